@@ -1,0 +1,1 @@
+"""Sub-commands of the ``acd`` command line, one module each."""
