@@ -1,0 +1,1 @@
+"""Benchmarks behind ``acd bench NAME``: each returns a dict printed as one JSON line."""

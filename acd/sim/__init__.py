@@ -1,0 +1,1 @@
+"""Simulation: synthetic callers and agents in virtual time (and, later, a simulated PBX)."""
