@@ -56,11 +56,16 @@ class PhoneStatusChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallArrived(Event):
+    """A call enters the queue. ``arrived_at`` (default: ``at``) is when the caller really
+    arrived: a daemon rebuilding its picture after a restart passes the original time so the
+    caller keeps their place."""
+
     call_id: str
     queue_id: str
     requirements: tuple[SkillRequirement, ...]
     language: str = "ru"
     priority: int = 0
+    arrived_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

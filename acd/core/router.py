@@ -371,6 +371,11 @@ class Router:
                 raise UnknownSkill(req.skill)
         if not isinstance(event.priority, int):
             raise InvalidValue(f"priority must be an integer, got {event.priority!r}")
+        arrived = event.at if event.arrived_at is None else event.arrived_at
+        if not isinstance(arrived, int | float) or not math.isfinite(arrived) or arrived < 0:
+            raise InvalidValue(f"arrival time must be a finite time >= 0, got {arrived!r}")
+        if arrived > event.at:
+            raise InvalidValue(f"call {event.call_id!r} cannot arrive after it is queued")
         self._seq += 1
         call = Call(
             call_id=event.call_id,
@@ -378,13 +383,17 @@ class Router:
             requirements=tuple(event.requirements),
             language=event.language,
             priority=event.priority,
-            arrived_at=event.at,
+            arrived_at=arrived,
             seq=self._seq,
-            sort_key=(-event.priority, -queue.weight, event.at, self._seq),
+            sort_key=(-event.priority, -queue.weight, arrived, self._seq),
         )
         self.calls[call.call_id] = call
         for index, step in enumerate(queue.relaxation, start=1):
-            self._push_timer(event.at + step.after_seconds, "relax", call.call_id, index)
+            due = arrived + step.after_seconds
+            if due <= event.at:
+                call.active_tiers = index + 1
+            else:
+                self._push_timer(due, "relax", call.call_id, index)
         self._enqueue(call)
 
     def _on_call_abandoned(self, event: CallAbandoned) -> None:

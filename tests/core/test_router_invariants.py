@@ -57,9 +57,11 @@ class RouterMachine(RuleBasedStateMachine):
         self.n_calls = 0
         self.last_out: list[Command] = []
         self.before_step: dict[str, bool] = {}
+        self.last_event: Event | None = None
 
     def send(self, event: Event) -> None:
         self.before_step = {a.agent_id: a.offerable for a in self.router.agents.values()}
+        self.last_event = event
         try:
             self.last_out = self.router.handle(event)
         except RoutingError:
@@ -222,11 +224,19 @@ class RouterMachine(RuleBasedStateMachine):
         for ring in self.last_out:
             if not isinstance(ring, RingAgent):
                 continue
-            assert self.before_step.get(ring.agent_id) or any(
-                # became free during this very step (wrap-up ended, ready, phone back...)
-                getattr(c, "agent_id", None) == ring.agent_id
-                and getattr(c, "new", None) is AgentState.AVAILABLE
-                for c in self.last_out
+            phone_back = (
+                isinstance(self.last_event, PhoneStatusChanged)
+                and self.last_event.agent_id == ring.agent_id
+            )
+            assert (
+                self.before_step.get(ring.agent_id)
+                or phone_back
+                or any(
+                    # became free during this very step (wrap-up ended, ready, ...)
+                    getattr(c, "agent_id", None) == ring.agent_id
+                    and getattr(c, "new", None) is AgentState.AVAILABLE
+                    for c in self.last_out
+                )
             )
             call = self.router.calls.get(ring.call_id)
             agent = self.router.agents[ring.agent_id]

@@ -351,3 +351,36 @@ def test_every_transient_state_has_a_deadline_that_ends_it() -> None:
     assert d.router.next_deadline() == d.t + 9
     d.send(Tick, dt=9)
     assert d.state("anna") == "available" and d.router.next_deadline() is None
+
+
+def test_a_restored_call_keeps_its_original_place_and_relaxation() -> None:
+    from acd.core.events import AgentLoggedIn, CallArrived
+
+    d = Desk(relaxation=(RelaxationStep(after_seconds=60, min_level=2),))
+    d.agent("anna", {"sales": 3}, login=False)
+    d.call("new", level=3, dt=100)
+    # After a restart, a caller who arrived 90 s ago is put back with its original time.
+    d.send(
+        CallArrived,
+        "restored",
+        "main",
+        (SkillRequirement("sales", 5),),
+        arrived_at=d.t - 90,
+    )
+    restored = d.router.call("restored")
+    assert restored.arrived_at == d.t - 90
+    assert restored.active_tiers == 2  # its 60 s relaxation step already applies
+    assert [c.call_id for c in d.router.waiting_calls()] == ["restored", "new"]
+    assert rung(d.send(AgentLoggedIn, "anna", dt=1)) == [("restored", "anna")]
+
+
+def test_a_call_cannot_arrive_in_the_future() -> None:
+    import pytest
+
+    from acd.core.errors import InvalidValue
+    from acd.core.events import CallArrived
+
+    d = Desk()
+    with pytest.raises(InvalidValue):
+        d.send(CallArrived, "c1", "main", (SkillRequirement("sales"),), arrived_at=d.t + 5)
+    assert d.router.calls == {}
