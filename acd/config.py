@@ -65,6 +65,8 @@ __all__ = [
     "mask_database_url",
 ]
 
+from acd.routing_config import RoutingSettings
+
 ENV_PREFIX = "ACD_"
 ENV_NESTED_DELIMITER = "__"
 CONFIG_ENV_VAR = "ACD_CONFIG"
@@ -253,6 +255,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     recordings: RecordingsSettings = Field(default_factory=RecordingsSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -278,6 +281,9 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json")
         data["ami"]["secret"] = "********"
         data["database"]["url"] = mask_database_url(self.database.url)
+        for agent in data["routing"]["agents"]:
+            if agent.get("pin") is not None:
+                agent["pin"] = "********"
         return data
 
 

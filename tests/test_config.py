@@ -589,7 +589,15 @@ def test_cli_show_masks_secrets(tmp_path: Path) -> None:
     assert shown["ami"]["secret"] == "********"
     assert shown["database"]["url"] == "postgresql+asyncpg://acd:********@db/acd"
     assert shown["http"]["port"] == 8181
-    assert list(shown) == ["ami", "fastagi", "http", "database", "recordings", "business"]
+    assert list(shown) == [
+        "ami",
+        "fastagi",
+        "http",
+        "database",
+        "recordings",
+        "business",
+        "routing",
+    ]
 
 
 def test_cli_show_invalid(tmp_path: Path) -> None:
@@ -604,3 +612,68 @@ def test_cli_config_without_action_prints_usage() -> None:
     result = run_acd("config")
     assert result.returncode == 2
     assert "check" in result.stderr and "show" in result.stderr
+
+
+def test_routing_section_builds_a_router(tmp_path: Path) -> None:
+    from acd.routing_config import build_router
+
+    path = write(
+        tmp_path,
+        """\
+        routing:
+          skills: [operator, tech_support]
+          queues:
+            - id: hotline
+              skills: {operator: 3}
+              numbers: ["88005553535"]
+              relaxation: [{after_seconds: 60, min_level: 1}]
+            - id: tech
+              skills: {tech_support: 5}
+          agents:
+            - {id: "7", name: Анна, phone: "1001", pin: "1234", skills: {operator: 8}}
+            - {id: "8", phone: "1002", skills: {tech_support: 6}, languages: [ru, kk]}
+        """,
+    )
+    settings = load_settings(path, environ={})
+    routing = settings.routing
+    assert routing.queue_for_number("88005553535").id == "hotline"
+    assert routing.queue_for_number("999").id == "hotline"  # the default queue
+    assert routing.agent_by_phone("1002").id == "8"
+    router = build_router(routing, "Europe/Moscow", start=0.0)
+    assert sorted(router.agents) == ["7", "8"]
+    assert router.queues["hotline"].relaxation[0].min_level == 1
+    assert settings.masked_dict()["routing"]["agents"][0]["pin"] == "********"
+
+
+def test_routing_section_refuses_unknown_skills_and_duplicates(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        routing:
+          skills: [operator]
+          queues:
+            - {id: hotline, skills: {operatr: 3}}
+          agents:
+            - {id: "7", phone: "1001", skills: {operator: 11}}
+            - {id: "7", phone: "1001", skills: {operator: 2}}
+        """,
+    )
+    text = "\n".join(str(p) for p in problems_of(path))
+    assert "routing.agents.0.skills.operator" in text
+    assert "10" in text  # the level must be at most 10
+
+    path.write_text(
+        "routing:\n"
+        "  skills: [operator]\n"
+        "  queues:\n"
+        "    - {id: hotline, skills: {operatr: 3}}\n"
+        "  agents:\n"
+        '    - {id: "7", phone: "1001", skills: {operator: 2}}\n'
+        '    - {id: "7", phone: "1001", skills: {operator: 2}}\n'
+    )
+    (problem,) = problems_of(path)
+    assert (problem.line, problem.column, problem.field) == (2, 3, "routing")
+    assert problem.message == (
+        "queue 'hotline' uses unknown skill 'operatr'; agent '7' is defined twice; "
+        "phone '1001' is defined twice (known skills: operator)"
+    )
