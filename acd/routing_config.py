@@ -6,6 +6,7 @@ from here. :func:`build_router` turns the section into a ready :class:`Router`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -85,6 +86,7 @@ class RoutingSettings(_Section):
     queues: list[QueueSettings] = Field(default_factory=_default_queues, min_length=1)
     agents: list[AgentSettings] = Field(default_factory=list)
     default_queue: Name = "hotline"
+    presence_file: Path = Path("./acd-presence.json")  # agents' presence across restarts
 
     @model_validator(mode="after")
     def _references_exist(self) -> RoutingSettings:

@@ -1,0 +1,406 @@
+"""The call centre at run time: the router, the live calls, and the clock that drives them.
+
+One object owns the :class:`~acd.core.router.Router` and is the only place that feeds it.
+Adapters (the FastAGI scripts, the AMI telephony) report what happened through its methods;
+it turns the router's commands into side effects through the :class:`Telephony` port and a
+:class:`~acd.call_events.CallEventSink`. No business rule lives here: who gets which call is
+decided by the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from acd.call_events import CallEvent, CallEventSink
+from acd.core.agents import AgentState
+from acd.core.calls import CallStatus, SkillRequirement
+from acd.core.commands import (
+    AgentStateChanged,
+    CallFinished,
+    CallRequeued,
+    Command,
+    ConnectCall,
+    RingAgent,
+    StopRinging,
+)
+from acd.core.errors import RoutingError
+from acd.core.events import (
+    AgentBreak,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentReady,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    Event,
+    OfferAnswered,
+    OfferRejected,
+    PhoneStatusChanged,
+    Tick,
+    WrapUpDone,
+)
+from acd.core.ewt import WaitEstimate
+from acd.core.router import Router
+from acd.presence import PresenceStore
+from acd.routing_config import AgentSettings, RoutingSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class CallInfo:
+    """What the daemon knows about a live call beyond the router's view."""
+
+    call_id: str
+    channel: str  # the caller's channel name in Asterisk
+    queue_id: str
+    language: str
+    priority: int
+    requirements: tuple[SkillRequirement, ...]
+    arrived_at: float
+    caller_number: str | None = None
+    caller_name: str | None = None
+    dialled: str | None = None
+    agent_id: str | None = None
+    agent_leg: str | None = None  # Uniqueid we gave the agent's originated channel
+    agent_channel: str | None = None  # its channel name, once Asterisk reports it
+    announcements: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Telephony(Protocol):
+    """What the call centre asks of the PBX (implemented over AMI)."""
+
+    async def ring(self, call: CallInfo, agent: AgentSettings, timeout: float) -> None: ...
+
+    async def stop_ringing(self, call: CallInfo, agent: AgentSettings) -> None: ...
+
+    async def announce(self, call: CallInfo) -> None: ...
+
+
+class CallCenter:
+    def __init__(
+        self,
+        router: Router,
+        routing: RoutingSettings,
+        sink: CallEventSink,
+        *,
+        clock: Callable[[], float] = time.time,
+        presence: PresenceStore | None = None,
+    ) -> None:
+        self.router = router
+        self.routing = routing
+        self.sink = sink
+        self.clock = clock
+        self.presence = presence
+        self.telephony: Telephony | None = None
+        self.calls: dict[str, CallInfo] = {}
+        self.agents_by_id = {a.id: a for a in routing.agents}
+        self.agents_by_phone = {a.phone: a for a in routing.agents}
+        self.queue_settings = {q.id: q for q in routing.queues}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._announce_due: list[tuple[float, str, int]] = []
+        self.routing_latency: list[float] = []  # seconds from a freeing event to ring sent
+
+    # ------------------------------------------------------------------ clock and feeding
+
+    def now(self) -> float:
+        """Wall-clock time that never goes backwards (NTP steps are absorbed)."""
+        return max(self.clock(), self.router.now)
+
+    def feed(self, event: Event) -> list[Command]:
+        """Apply an event to the router and carry out the commands; bad events are logged."""
+        try:
+            commands = self.router.handle(event)
+        except RoutingError as exc:
+            log.info("ignored %s: %s", type(event).__name__, exc)
+            return []
+        for command in commands:
+            self._execute(command)
+        self._wake.set()
+        return commands
+
+    def _execute(self, command: Command) -> None:
+        if isinstance(command, RingAgent):
+            self._on_ring(command)
+        elif isinstance(command, StopRinging):
+            self._on_stop_ringing(command)
+        elif isinstance(command, ConnectCall):
+            self._emit(command.call_id, command.at, "connected", agent_id=command.agent_id)
+        elif isinstance(command, CallRequeued):
+            self._emit(
+                command.call_id,
+                command.at,
+                "requeued",
+                agent_id=command.agent_id,
+                reason=command.reason,
+            )
+        elif isinstance(command, CallFinished):
+            info = self.calls.pop(command.call_id, None)
+            self._emit(
+                command.call_id,
+                command.at,
+                "finished",
+                outcome=command.outcome.value,
+                agent_id=command.agent_id,
+                wait_seconds=round(command.wait_seconds, 3),
+                talk_seconds=round(command.talk_seconds, 3),
+                channel=info.channel if info else None,
+            )
+        elif isinstance(command, AgentStateChanged):
+            log.info(
+                "agent %s: %s -> %s%s",
+                command.agent_id,
+                command.old.value,
+                command.new.value,
+                f" ({command.reason})" if command.reason else "",
+            )
+            if self.presence is not None:
+                agent = self.router.agent(command.agent_id)
+                self.presence.record(command.agent_id, agent.state, agent.break_reason)
+
+    def _emit(self, call_id: str, at: float, kind: str, **data: Any) -> None:
+        self.sink.emit(CallEvent(call_id, at, kind, data))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("%s failed: %r", what, t.exception())
+
+        task.add_done_callback(done)
+
+    # ------------------------------------------------------------------ router commands
+
+    def _on_ring(self, command: RingAgent) -> None:
+        info = self.calls.get(command.call_id)
+        agent = self.agents_by_id.get(command.agent_id)
+        explanation = command.explanation
+        self._emit(
+            command.call_id,
+            command.at,
+            "offered",
+            agent_id=command.agent_id,
+            deadline=command.deadline,
+            trigger=explanation.trigger if explanation else None,
+            candidates=[c.agent_id for c in explanation.candidates] if explanation else [],
+            excluded={e.agent_id: e.reason.value for e in explanation.excluded}
+            if explanation
+            else {},
+        )
+        if info is None or agent is None or self.telephony is None:
+            log.error(
+                "cannot ring %s for %s: unknown call or agent", command.agent_id, command.call_id
+            )
+            return
+        info.agent_id = agent.id
+        timeout = max(0.5, command.deadline - self.now())
+        telephony = self.telephony
+
+        async def ring() -> None:
+            try:
+                await telephony.ring(info, agent, timeout)
+            except Exception as exc:  # the phone could not be rung: a failed offer
+                log.warning("ringing %s for %s failed: %s", agent.id, info.call_id, exc)
+                self.offer_failed(info.call_id, agent.id)
+
+        self._spawn(ring(), f"ring {agent.id}")
+
+    def _on_stop_ringing(self, command: StopRinging) -> None:
+        self._emit(
+            command.call_id,
+            command.at,
+            "ring_ended",
+            agent_id=command.agent_id,
+            reason=command.reason,
+        )
+        info = self.calls.get(command.call_id)
+        agent = self.agents_by_id.get(command.agent_id)
+        if info is None or agent is None or self.telephony is None:
+            return
+        telephony = self.telephony
+        self._spawn(telephony.stop_ringing(info, agent), f"stop ringing {agent.id}")
+        info.agent_id = None
+
+    # ------------------------------------------------------------------ what adapters report
+
+    def queue_call(self, info: CallInfo) -> None:
+        """The IVR is done: the caller now waits in Asterisk for an agent."""
+        if info.call_id in self.router.calls:
+            return
+        self.calls[info.call_id] = info
+        now = self.now()
+        self._emit(
+            info.call_id,
+            now,
+            "queued",
+            queue=info.queue_id,
+            language=info.language,
+            priority=info.priority,
+            channel=info.channel,
+        )
+        commands = self.feed(
+            CallArrived(
+                now,
+                info.call_id,
+                info.queue_id,
+                info.requirements,
+                info.language,
+                info.priority,
+                arrived_at=min(info.arrived_at, now),
+            )
+        )
+        if not commands and info.call_id not in self.router.calls:
+            self.calls.pop(info.call_id, None)
+            return
+        self._schedule_announcement(info, now)
+
+    def offer_answered(self, call_id: str, agent_id: str) -> bool:
+        """The agent picked up: connect only if the offer is still theirs."""
+        call = self.router.calls.get(call_id)
+        if call is None or call.status is not CallStatus.RINGING or call.agent_id != agent_id:
+            return False
+        return bool(self.feed(OfferAnswered(self.now(), call_id, agent_id)))
+
+    def offer_failed(self, call_id: str, agent_id: str) -> None:
+        call = self.router.calls.get(call_id)
+        if call is not None and call.status is CallStatus.RINGING and call.agent_id == agent_id:
+            self.feed(OfferRejected(self.now(), call_id, agent_id))
+
+    def caller_hung_up(self, call_id: str) -> None:
+        call = self.router.calls.get(call_id)
+        if call is None:
+            self.calls.pop(call_id, None)
+            return
+        event = CallEnded if call.status is CallStatus.CONNECTED else CallAbandoned
+        self.feed(event(self.now(), call_id))
+
+    def agent_leg_hung_up(self, call_id: str, agent_id: str) -> None:
+        call = self.router.calls.get(call_id)
+        if call is None or call.agent_id != agent_id:
+            return
+        if call.status is CallStatus.CONNECTED:
+            self.feed(CallEnded(self.now(), call_id))
+        elif call.status is CallStatus.RINGING:
+            self.feed(OfferRejected(self.now(), call_id, agent_id))
+
+    def phone_status(
+        self, endpoint: str, *, registered: bool | None = None, busy: bool | None = None
+    ) -> None:
+        agent = self.agents_by_phone.get(endpoint)
+        if agent is None:
+            return
+        state = self.router.agent(agent.id)
+        if busy is not None and state.state in (AgentState.RINGING, AgentState.ON_CALL):
+            busy = None  # our own call makes the phone busy: not a foreign call
+        if registered is None and busy is None:
+            return
+        if (registered is None or registered == state.phone_registered) and (
+            busy is None or busy == state.phone_busy
+        ):
+            return
+        self.feed(PhoneStatusChanged(self.now(), agent.id, registered, busy))
+
+    def agent_command(self, agent_id: str, action: str, reason: str = "") -> list[Command]:
+        """A presence change from a phone feature code or the API."""
+        now = self.now()
+        events: dict[str, Event] = {
+            "login": AgentLoggedIn(now, agent_id),
+            "logout": AgentLoggedOut(now, agent_id),
+            "ready": AgentReady(now, agent_id),
+            "break": AgentBreak(now, agent_id, reason),
+            "wrapup-done": WrapUpDone(now, agent_id),
+        }
+        if action not in events:
+            raise RoutingError(f"unknown agent action {action!r}")
+        return self.router_handle_strict(events[action])
+
+    def router_handle_strict(self, event: Event) -> list[Command]:
+        """Like :meth:`feed` but lets the named error through (to tell the agent why)."""
+        commands = self.router.handle(event)
+        for command in commands:
+            self._execute(command)
+        self._wake.set()
+        return commands
+
+    def estimate(self, call_id: str) -> WaitEstimate | None:
+        call = self.router.calls.get(call_id)
+        if call is None or call.status is not CallStatus.WAITING:
+            return None
+        return self.router.estimate_wait(call_id)
+
+    def restore_presence(self) -> None:
+        """Log agents back in as they were before a restart (or as configured)."""
+        saved = self.presence.load() if self.presence is not None else {}
+        for agent in self.routing.agents:
+            state, reason = saved.get(agent.id, (None, None))
+            if state is None and agent.auto_login:
+                state = AgentState.AVAILABLE
+            if state in (None, AgentState.LOGGED_OUT):
+                continue
+            self.feed(AgentLoggedIn(self.now(), agent.id))
+            if state is AgentState.BREAK:
+                self.feed(AgentBreak(self.now(), agent.id, reason or "break"))
+
+    # ------------------------------------------------------------------ announcements
+
+    def _schedule_announcement(self, info: CallInfo, now: float) -> None:
+        queue = self.queue_settings.get(info.queue_id)
+        if queue is None or self.telephony is None:
+            return
+        heapq.heappush(
+            self._announce_due,
+            (now + queue.announce_every_seconds, info.call_id, info.announcements),
+        )
+
+    def _due_announcements(self, now: float) -> None:
+        while self._announce_due and self._announce_due[0][0] <= now:
+            _, call_id, count = heapq.heappop(self._announce_due)
+            info = self.calls.get(call_id)
+            call = self.router.calls.get(call_id)
+            if info is None or call is None or info.announcements != count:
+                continue
+            info.announcements += 1
+            if call.status is CallStatus.WAITING and self.telephony is not None:
+                self._spawn(self.telephony.announce(info), f"announce {call_id}")
+            self._schedule_announcement(info, now)
+
+    # ------------------------------------------------------------------ the clock loop
+
+    async def run(self) -> None:
+        """Deliver Ticks at the router's deadlines and announcements when they are due."""
+        while True:
+            self._wake.clear()
+            now = self.now()
+            deadline = self.router.next_deadline()
+            if deadline is not None and deadline <= now:
+                self.feed(Tick(now))
+                continue
+            self._due_announcements(now)
+            wakes = [
+                d
+                for d in (deadline, self._announce_due[0][0] if self._announce_due else None)
+                if d is not None
+            ]
+            timeout = max(0.0, min(wakes) - now) if wakes else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.presence is not None:
+            self.presence.flush()

@@ -1,0 +1,60 @@
+"""Agents' presence kept across restarts of the daemon.
+
+A restart must not log every agent out: each presence change is written to a small JSON
+file (atomically: write a temporary file, then rename), and read back on start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from acd.core.agents import AgentState
+
+log = logging.getLogger(__name__)
+
+#: Call-work states come back as "available": the call itself is rebuilt from Asterisk.
+_RESTORED_AS = {
+    AgentState.RINGING: AgentState.AVAILABLE,
+    AgentState.ON_CALL: AgentState.AVAILABLE,
+    AgentState.WRAP_UP: AgentState.AVAILABLE,
+}
+
+
+class PresenceStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, dict[str, str | None]] = {}
+
+    def load(self) -> dict[str, tuple[AgentState, str | None]]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.error("presence file %s unreadable (%s): agents start logged out", self.path, exc)
+            return {}
+        result: dict[str, tuple[AgentState, str | None]] = {}
+        for agent_id, entry in raw.items() if isinstance(raw, dict) else ():
+            try:
+                state = AgentState(entry["state"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            result[agent_id] = (_RESTORED_AS.get(state, state), entry.get("reason"))
+            self._data[agent_id] = {"state": state.value, "reason": entry.get("reason")}
+        return result
+
+    def record(self, agent_id: str, state: AgentState, reason: str | None) -> None:
+        self._data[agent_id] = {"state": state.value, "reason": reason}
+        self.flush()
+
+    def flush(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self._data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.error("cannot save agents' presence to %s: %s", self.path, exc)
