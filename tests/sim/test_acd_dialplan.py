@@ -1,0 +1,308 @@
+"""The simulated PBX executes OUR ``asterisk_conf/extensions.conf``: inbound calls with and
+without the daemon, waiting with music, announcements, the agent leg, feature codes."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from acd.sim.pbx import Call, SimulatedPBX
+from acd.sim.pbx.testing import AgiConnection, RawAmiClient, ScriptedAgiServer
+
+Script = Callable[[AgiConnection], Awaitable[None]]
+
+
+def daemon(**scripts: Script) -> Script:
+    """A fake daemon dispatching FastAGI connections on agi_network_script."""
+
+    async def handle(conn: AgiConnection) -> None:
+        script = conn.env["agi_network_script"].split("?", 1)[0]
+        handler = scripts.get(script)
+        if handler is not None:
+            await handler(conn)
+
+    return handle
+
+
+async def queue_caller(conn: AgiConnection) -> None:
+    await conn.command('STREAM FILE acd/welcome ""')
+    await conn.command("SET VARIABLE ACD_QUEUE hotline")
+    await conn.command("SET VARIABLE ACD_NEXT queue")
+
+
+async def connect_yes(conn: AgiConnection) -> None:
+    await conn.command("SET VARIABLE ACD_CONNECT yes")
+
+
+async def queued_call(pbx: SimulatedPBX, num: str = "79001234567") -> Call:
+    call = await pbx.place_call(num, "Ivan Petrov", dnid="88005553535")
+    await call.wait_moh()
+    return call
+
+
+async def test_without_fastagi_the_caller_reaches_voicemail(pbx: SimulatedPBX) -> None:
+    call = await pbx.place_call("79001234567", "Ivan Petrov")
+    cause = await call.wait_hangup()
+    assert cause == 16
+    assert call.prompts_heard[0] == "acd/technical-difficulties"
+    [vm] = pbx.voicemails
+    assert (vm.mailbox, vm.context, vm.caller_num) == ("hotline", "acd", "79001234567")
+    assert vm.path.is_file() and vm.path.is_relative_to(pbx.spool_dir)
+    assert call.var("AGISTATUS") == "FAILURE" and call.var("VMSTATUS") == "SUCCESS"
+    contexts = [e["Context"] for e in pbx.events("Newexten")]
+    assert "acd-fallback" in contexts and "acd-wait" not in contexts
+
+
+async def test_inbound_agi_environment_and_queueing(pbx: SimulatedPBX) -> None:
+    async with ScriptedAgiServer(daemon(inbound=queue_caller)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await queued_call(pbx)
+        [conn] = agi.connections
+    env = conn.env
+    assert env["agi_request"] == "agi://127.0.0.1:4573/inbound"
+    assert env["agi_network_script"] == "inbound"
+    assert env["agi_arg_1"] == "88005553535"
+    assert (env["agi_callerid"], env["agi_calleridname"]) == ("79001234567", "Ivan Petrov")
+    assert (env["agi_context"], env["agi_extension"], env["agi_priority"]) == (
+        "acd-inbound",
+        "88005553535",
+        "6",
+    )
+    assert env["agi_channel"] == call.channel and env["agi_type"] == "PJSIP"
+    assert env["agi_uniqueid"] == call.uniqueid == call.var("ACD_CALL_ID")
+    assert call.var("ACD_DNID") == "88005553535"
+    assert (call.var("ACD_ARRIVED") or "").isdigit()
+    assert call.context == "acd-wait" and call.moh_class == "default"
+    assert call.prompts_heard == ["acd/welcome"]
+    # the daemon finds waiting callers after a restart by context and ACD_CALL_ID
+    async with RawAmiClient(pbx.ami_port) as ami:
+        await ami.login()
+        _, items, _ = await ami.list_action("CoreShowChannels")
+        [item] = items
+        assert (item["Context"], item["Application"]) == ("acd-wait", "MusicOnHold")
+        value = await ami.action(
+            "Getvar", ("Channel", item["Channel"]), ("Variable", "ACD_CALL_ID")
+        )
+        assert value["Value"] == call.uniqueid
+    call.hangup()
+    assert await call.wait_hangup() == 16
+
+
+async def test_redirect_to_announcements_and_back_to_waiting(pbx: SimulatedPBX) -> None:
+    announced: list[dict[str, str]] = []
+
+    async def announce(conn: AgiConnection) -> None:
+        announced.append(conn.env)
+        await conn.command('STREAM FILE acd/position ""')
+        await conn.command('SAY NUMBER 3 ""')
+
+    async with ScriptedAgiServer(daemon(inbound=queue_caller, announce=announce)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await queued_call(pbx)
+        async with RawAmiClient(pbx.ami_port) as ami:
+            await ami.login()
+            reply = await ami.action(
+                "Redirect",
+                ("Channel", call.channel),
+                ("Context", "acd-announce"),
+                ("Exten", "s"),
+                ("Priority", "1"),
+            )
+            assert reply["Message"] == "Redirect successful"
+            await call.wait_until(lambda c: len(c.chan.moh_history) == 2, what="music again")
+        assert announced[0]["agi_arg_1"] == call.uniqueid
+        assert call.prompts_heard == ["acd/welcome", "acd/position", "number:3"]
+        assert call.context == "acd-wait"
+        stops = [e for e in pbx.events("MusicOnHoldStop") if e["Channel"] == call.channel]
+        assert len(stops) == 1
+
+
+async def test_announcement_can_end_the_call(pbx: SimulatedPBX) -> None:
+    async def give_up(conn: AgiConnection) -> None:
+        await conn.command('STREAM FILE acd/goodbye ""')
+        await conn.command("SET VARIABLE ACD_NEXT hangup")
+
+    async with ScriptedAgiServer(daemon(inbound=queue_caller, announce=give_up)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await queued_call(pbx)
+        pbx.redirect(call.channel, "acd-announce", "s", 1)
+        assert await call.wait_hangup() == 16
+    assert call.prompts_heard[-1] == "acd/goodbye"
+
+
+async def _offer(pbx: SimulatedPBX, call: Call, endpoint: str = "1001") -> RawAmiClient:
+    ami = await RawAmiClient(pbx.ami_port).connect()
+    await ami.login()
+    await ami.action(
+        "Originate",
+        ("Channel", f"PJSIP/{endpoint}"),
+        ("Context", "acd-agent"),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("CallerID", '"Ivan Petrov" <79001234567>'),
+        ("Timeout", "15000"),
+        ("Async", "true"),
+        (
+            "Variable",
+            f"ACD_CALL_ID={call.var('ACD_CALL_ID')},ACD_AGENT_ID={endpoint},"
+            f"ACD_CALLER_CHANNEL={call.channel}",
+        ),
+    )
+    return ami
+
+
+async def test_agent_answers_connect_records_and_bridges(pbx: SimulatedPBX) -> None:
+    connected: list[dict[str, str]] = []
+
+    async def connect(conn: AgiConnection) -> None:
+        connected.append(conn.env)
+        await connect_yes(conn)
+
+    async with ScriptedAgiServer(daemon(inbound=queue_caller, connect=connect)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        phone = pbx.add_phone("1001")
+        call = await queued_call(pbx)
+        ami = await _offer(pbx, call)
+        ringing = await phone.wait_ringing()
+        assert ringing.var("ACD_CALLER_CHANNEL") == call.channel
+        assert call.moh_class == "default"  # the caller keeps the music while it rings
+        phone.answer()
+        answered = await ami.wait_event("OriginateResponse")
+        assert (answered["Response"], answered["Reason"]) == ("Success", "4")
+        agent_channel = await call.wait_bridged()
+        assert agent_channel == ringing.name
+        assert connected[0]["agi_arg_1"] == call.uniqueid
+        assert connected[0]["agi_arg_2"] == "1001"
+        assert call.moh_class is None
+        agent = pbx.call_for(agent_channel)
+        assert agent.bridged_with == call.channel
+        status = await ami.wait_event("ExtensionStatus", lambda e: e["Status"] == "1")
+        assert (status["Exten"], status["Context"]) == ("1001", "acd-phones")
+        call.hangup()
+        await agent.wait_hangup()
+        await call.wait_hangup()
+        await ami.close()
+    [rec] = pbx.recordings
+    assert rec.dialplan_path == f"/var/spool/asterisk/monitor/acd/{call.uniqueid}.wav"
+    assert rec.path.is_relative_to(pbx.spool_dir) and rec.finished
+    with wave.open(str(rec.path)) as wav:
+        assert wav.getnframes() == pytest.approx(rec.seconds * 8000, abs=1)
+    await phone.wait_idle()
+    assert phone.state == "NOT_INUSE"
+
+
+async def test_agent_hangup_ends_the_caller_too(tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    async with SimulatedPBX(
+        spool_dir=tmp_path / "spool",
+        reroot_absolute_paths=False,
+        global_overrides={"ACD_RECORDINGS": str(recordings)},
+    ) as pbx:
+        async with ScriptedAgiServer(daemon(inbound=queue_caller, connect=connect_yes)) as agi:
+            pbx.point_agi_at("127.0.0.1", agi.port)
+            phone = pbx.add_phone("1001", answer_after=0.0)
+            call = await queued_call(pbx)
+            ami = await _offer(pbx, call)
+            await call.wait_bridged()
+            phone.hangup()
+            assert await call.wait_hangup() == 16
+            await pbx.wait_idle()
+            await ami.close()
+        [rec] = pbx.recordings
+        assert rec.path == recordings / f"{call.uniqueid}.wav" and rec.path.is_file()
+
+
+async def test_daemon_unreachable_at_answer_connects_anyway(pbx: SimulatedPBX) -> None:
+    phone = pbx.add_phone("1001", answer_after=0.0)
+    call = await pbx.place_call("79001234567", context="acd-wait", exten="s")
+    call.chan.set_var("__ACD_CALL_ID", call.uniqueid)
+    await call.wait_moh()
+    ami = await _offer(pbx, call)
+    await call.wait_bridged()
+    agent = pbx.call_for(call.bridged_with or "")
+    assert agent.var("AGISTATUS") == "FAILURE"
+    call.hangup()
+    await pbx.wait_idle()
+    await ami.close()
+    assert phone.answered
+
+
+async def test_offer_declined_by_daemon_hangs_up_only_the_agent(pbx: SimulatedPBX) -> None:
+    async def too_late(conn: AgiConnection) -> None:
+        await conn.command('VERBOSE "call already taken" 1')
+
+    async with ScriptedAgiServer(daemon(inbound=queue_caller, connect=too_late)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        phone = pbx.add_phone("1001")
+        call = await queued_call(pbx)
+        ami = await _offer(pbx, call)
+        agent = pbx.call_for(await phone.wait_ringing())
+        phone.answer()
+        await agent.wait_hangup()
+        assert call.moh_class == "default" and not call.is_hung_up
+        assert not pbx.recordings
+        call.hangup()
+        await pbx.wait_idle()
+        await ami.close()
+
+
+@pytest.mark.parametrize(
+    ("exten", "args"),
+    [
+        ("*70", ["login"]),
+        ("*71", ["logout"]),
+        ("*7212", ["break", "12"]),
+        ("*73", ["ready"]),
+        ("*74", ["wrapup-done"]),
+    ],
+)
+async def test_feature_codes_reach_the_agent_script(
+    pbx: SimulatedPBX, exten: str, args: list[str]
+) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def agent(conn: AgiConnection) -> None:
+        seen.append(conn.env)
+
+    async with ScriptedAgiServer(daemon(agent=agent)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        phone = pbx.add_phone("1001")
+        call = await phone.dial(exten)
+        await call.wait_hangup()
+    [env] = seen
+    assert env["agi_network_script"] == "agent"
+    assert [env[f"agi_arg_{i}"] for i in range(1, len(args) + 1)] == args
+    assert env["agi_callerid"] == "1001" and env["agi_dnid"] == exten
+
+
+async def test_single_digit_break_code_does_not_match_the_pattern(pbx: SimulatedPBX) -> None:
+    """``_*72X.`` needs a digit and then at least one more character (``.`` is one or
+    more), so ``*721`` is an invalid extension in Asterisk - and here."""
+    phone = pbx.add_phone("1001")
+    call = await phone.dial("*721")
+    await call.wait_hangup()
+    assert not pbx.events("AGIExecStart") and not [
+        e for e in pbx.events("Newexten") if e["Channel"] == call.channel
+    ]
+
+
+async def test_feature_code_with_daemon_down_plays_unavailable(pbx: SimulatedPBX) -> None:
+    phone = pbx.add_phone("1001")
+    call = await phone.dial("*73")
+    await call.wait_hangup()
+    assert call.prompts_heard == ["acd/service-unavailable"]
+
+
+async def test_call_without_dialled_number_goes_through_unknown(pbx: SimulatedPBX) -> None:
+    async with ScriptedAgiServer(daemon(inbound=queue_caller)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="")
+        await call.wait_moh()
+        [conn] = agi.connections
+    assert (conn.env["agi_extension"], conn.env["agi_arg_1"]) == ("unknown", "unknown")
+    assert conn.env["agi_dnid"] == "unknown" and call.var("ACD_DNID") == "unknown"
+    call.hangup()
+    await call.wait_hangup()
