@@ -1,0 +1,121 @@
+"""``acd demo``: runs as a real process, prints status lines, ends with a JSON summary."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from acd.commands import demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Sibling sub-command modules are written concurrently; while ``acd.cli.build_parser()``
+# cannot import them all, run the real ``acd.cli.main`` with only the ``demo`` module
+# registered. Once the full CLI imports, the test uses ``python -m acd`` itself.
+_DEMO_ONLY_CLI = (
+    "import sys, acd.cli as cli; "
+    "cli.COMMAND_MODULES = ('acd.commands.demo',); "
+    "sys.exit(cli.main(sys.argv[1:]))"
+)
+
+SUMMARY_KEYS = {
+    "offered",
+    "answered",
+    "abandoned",
+    "in_queue",
+    "service_level",
+    "service_level_offered",
+    "asa_seconds",
+    "max_wait_seconds",
+    "mean_talk_seconds",
+    "agents",
+    "talk_spread",
+    "parameters",
+}
+
+
+@functools.cache
+def full_cli_imports() -> bool:
+    try:
+        from acd.cli import build_parser
+
+        build_parser()
+    except ImportError:
+        return False
+    return True
+
+
+def run_acd(*argv: str) -> subprocess.CompletedProcess[str]:
+    entry = ["-m", "acd"] if full_cli_imports() else ["-c", _DEMO_ONLY_CLI]
+    return subprocess.run(
+        [sys.executable, *entry, *argv], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_demo_json_last_line() -> None:
+    done = run_acd("demo", "--hours", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary.keys() >= SUMMARY_KEYS
+    assert summary["offered"] == summary["answered"] + summary["abandoned"]  # drained
+    assert len(summary["agents"]) == 8
+    assert {a["name"] for a in summary["agents"]} >= {"Айгерим Нурланова", "Дмитрий Иванов"}
+    assert 0.0 <= summary["service_level"] <= 1.0
+    # a header, two status lines (30 min each) and the summary come before the JSON
+    assert any(line.startswith("09:30") for line in lines)
+    assert any(line.startswith("10:00") for line in lines)
+    assert any("Summary" in line for line in lines)
+
+
+def test_demo_bad_input_is_a_clear_error() -> None:
+    done = run_acd("demo", "--aht", "10")
+    assert done.returncode == 2
+    assert "--aht" in done.stderr
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="acd")
+    demo.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["demo", *argv])
+
+
+def test_defaults_match_the_readme() -> None:
+    args = _parse()
+    assert (args.agents, args.calls_per_hour, args.aht, args.patience, args.hours) == (
+        8,
+        400.0,
+        300.0,
+        180.0,
+        8.0,
+    )
+    assert args.seed == 1 and args.speed is None and not args.json
+
+
+def test_same_seed_same_output_and_human_summary() -> None:
+    outputs = []
+    for _ in range(2):
+        out = io.StringIO()
+        args = _parse("--hours", "2", "--agents", "10", "--calls-per-hour", "90", "--every", "60")
+        assert demo.run(args, out) == 0
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    text = outputs[0]
+    assert "Talk time per agent" in text
+    assert "spread:" in text
+    assert "1010" in text  # agents beyond the eight of the roster are made up
+    assert "11:00" in text  # a status line every 60 simulated minutes
+
+
+def test_build_config_mix_averages_to_the_aht() -> None:
+    cfg = demo.build_config(agents=8, aht=300.0)
+    total = sum(t.share for t in cfg.call_types)
+    mean_talk = sum(t.share * t.talk_seconds for t in cfg.call_types) / total
+    assert abs(mean_talk - (300.0 - demo.WRAP_UP_SECONDS)) < 1e-9
+    assert {t.language for t in cfg.call_types} == {"ru", "kk"}
+    assert {q.queue_id for q in cfg.queues} == {"general", "support", "accounts"}
