@@ -13,6 +13,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.plan",
     "acd.commands.bench",
     "acd.commands.config",
+    "acd.commands.serve",
 )
 
 

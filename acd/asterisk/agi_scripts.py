@@ -1,0 +1,186 @@
+"""The FastAGI scripts the shipped dialplan calls (see ``asterisk_conf/README.md``).
+
+``inbound``   the IVR (a built-in greeting until routing scenarios land), then queue the call
+``announce``  position and estimated wait for a waiting caller
+``connect``   the agent picked up: connect only if the offer is still theirs
+``agent``     feature codes from agents' phones: login (ID + PIN), logout, break, ready,
+              wrap-up done — each confirmed with a spoken prompt
+
+Scripts only translate between the channel and :class:`~acd.callcenter.CallCenter`; the
+routing decisions are the core's. Every value passed to Asterisk is filled in here (AGI
+``EXEC`` does not expand ``${VAR}``) and quoted by the FastAGI codec.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from typing import Any
+
+from acd.asterisk.fastagi import AgiError, AgiHangup, AgiSession
+from acd.call_events import CallEvent
+from acd.callcenter import CallCenter, CallInfo
+from acd.core.announce import Prompt, wait_announcement
+from acd.core.errors import RoutingError
+
+log = logging.getLogger(__name__)
+
+_ENDPOINT = re.compile(r"^(?:PJSIP|SIP)/(?P<endpoint>[^-/;]+)-")
+
+
+def endpoint_of(channel: str) -> str | None:
+    """``PJSIP/1001-00000007`` -> ``1001``."""
+    match = _ENDPOINT.match(channel)
+    return match.group("endpoint") if match else None
+
+
+def skills_to_text(info: CallInfo) -> str:
+    return ",".join(f"{r.skill}:{r.min_level}" for r in info.requirements)
+
+
+class AgiScripts:
+    def __init__(self, center: CallCenter, default_language: str = "ru") -> None:
+        self.center = center
+        self.default_language = default_language
+
+    async def __call__(self, session: AgiSession) -> None:
+        handler = {
+            "inbound": self.inbound,
+            "announce": self.announce,
+            "connect": self.connect,
+            "agent": self.agent,
+        }.get(session.script.strip("/"))
+        if handler is None:
+            log.warning("unknown FastAGI script %r from %s", session.script, session.channel)
+            await session.verbose(f"acd: unknown script {session.script}")
+            return
+        try:
+            await handler(session)
+        except AgiHangup:
+            log.debug("%s hung up during %s", session.channel, session.script)
+
+    # ------------------------------------------------------------------ inbound: IVR + queue
+
+    async def inbound(self, session: AgiSession) -> None:
+        center = self.center
+        dialled = session.args[0] if session.args else session.dnid
+        queue = center.routing.queue_for_number(dialled)
+        call_id = await session.get_variable("ACD_CALL_ID") or session.uniqueid
+        arrived_text = await session.get_variable("ACD_ARRIVED")
+        language = queue.language or self.default_language
+        now = center.now()
+        try:
+            arrived = float(arrived_text) if arrived_text else now
+        except ValueError:
+            arrived = now
+        self._event(
+            call_id, "arrived", channel=session.channel, caller=session.callerid, dialled=dialled
+        )
+        await session.set_variable("CHANNEL(language)", language)
+        await session.stream_file("acd/greeting")
+        self._event(call_id, "prompt", prompt="acd/greeting")
+        info = CallInfo(
+            call_id=call_id,
+            channel=session.channel,
+            queue_id=queue.id,
+            language=language,
+            priority=queue.priority,
+            requirements=queue.requirements(),
+            arrived_at=min(arrived, now),
+            caller_number=session.callerid,
+            caller_name=session.env.get("calleridname"),
+            dialled=dialled,
+        )
+        for name, value in (
+            ("ACD_QUEUE", info.queue_id),
+            ("ACD_SKILLS", skills_to_text(info)),
+            ("ACD_LANGUAGE", info.language),
+            ("ACD_PRIORITY", str(info.priority)),
+            ("ACD_NEXT", "queue"),
+        ):
+            await session.set_variable(name, value)
+        center.queue_call(info)
+
+    # ------------------------------------------------------------------ announcements
+
+    async def announce(self, session: AgiSession) -> None:
+        call_id = session.args[0] if session.args else await session.get_variable("ACD_CALL_ID")
+        if not call_id:
+            return
+        estimate = self.center.estimate(call_id)
+        if estimate is None:
+            return
+        info = self.center.calls.get(call_id)
+        language = info.language if info else self.default_language
+        prompts = wait_announcement(estimate, language)
+        await self.play(session, prompts)
+        self._event(
+            call_id,
+            "announced",
+            position=estimate.position,
+            mean_seconds=round(estimate.mean_seconds, 1) if estimate.known else None,
+            low_seconds=round(estimate.low_seconds, 1) if estimate.known else None,
+            high_seconds=round(estimate.high_seconds, 1) if estimate.known else None,
+            prompts=[p.value for p in prompts],
+        )
+
+    async def play(self, session: AgiSession, prompts: list[Prompt]) -> None:
+        for prompt in prompts:
+            if prompt.kind == "number":
+                if prompt.gender:
+                    await session.command("SAY NUMBER", prompt.value, "", prompt.gender)
+                else:
+                    await session.say_number(int(prompt.value))
+            else:
+                await session.stream_file(prompt.value)
+
+    # ------------------------------------------------------------------ the agent picked up
+
+    async def connect(self, session: AgiSession) -> None:
+        call_id = session.args[0] if session.args else ""
+        agent_id = session.args[1] if len(session.args) > 1 else ""
+        if self.center.offer_answered(call_id, agent_id):
+            await session.set_variable("ACD_CONNECT", "yes")
+            return
+        await session.set_variable("ACD_CONNECT", "no")
+        await session.stream_file("acd/call-taken")
+
+    # ------------------------------------------------------------------ feature codes
+
+    async def agent(self, session: AgiSession) -> None:
+        action = session.args[0] if session.args else ""
+        reason = session.args[1] if len(session.args) > 1 else ""
+        endpoint = endpoint_of(session.channel)
+        agent = self.center.agents_by_phone.get(endpoint or "")
+        if action == "login":
+            agent = await self._authenticate(session, agent)
+            if agent is None:
+                return
+        elif agent is None:
+            await session.stream_file("acd/agent-unknown-phone")
+            return
+        try:
+            self.center.agent_command(agent.id, action, reason)
+        except RoutingError as exc:
+            log.info("agent %s: %s refused: %s", agent.id, action, exc)
+            await session.stream_file("acd/agent-not-allowed")
+            return
+        await session.stream_file(f"acd/agent-{action}-ok")
+
+    async def _authenticate(self, session: AgiSession, phone_agent: Any) -> Any:
+        digits, _ = await session.get_data("acd/enter-agent-id", 5000, 10)
+        agent = self.center.agents_by_id.get(digits)
+        pin, _ = await session.get_data("acd/enter-pin", 5000, 10)
+        expected = agent.pin.get_secret_value() if agent and agent.pin else None
+        if agent is None or (expected is not None and not hmac.compare_digest(pin, expected)):
+            log.info("failed agent login from %s (agent %r)", session.channel, digits)
+            await session.stream_file("acd/agent-login-failed")
+            return None
+        return agent
+
+    def _event(self, call_id: str, kind: str, **data: Any) -> None:
+        self.center.sink.emit(CallEvent(call_id, self.center.now(), kind, data))
+
+
+__all__ = ["AgiError", "AgiScripts", "endpoint_of"]

@@ -1,0 +1,298 @@
+"""The call centre's telephony over AMI: ring agents, stop ringing, announce, and translate
+what Asterisk reports (hang-ups, failed originates, phone presence) into call-centre facts.
+
+On every (re)connection it resynchronises: waiting callers parked in the ``acd-wait`` and
+``acd-announce`` contexts are put back in the queue with their original arrival time, calls
+whose channels are gone are closed, and every agent phone's state is read again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from acd.asterisk.ami import AmiClient, AmiError
+from acd.asterisk.ami_codec import AmiMessage
+from acd.callcenter import CallCenter, CallInfo
+from acd.core.agents import AgentState
+from acd.core.calls import SkillRequirement
+from acd.core.errors import InvalidValue
+from acd.routing_config import AgentSettings
+
+log = logging.getLogger(__name__)
+
+WAIT_CONTEXTS = frozenset({"acd-wait", "acd-announce"})
+AGENT_CONTEXT = "acd-agent"
+ANNOUNCE_CONTEXT = "acd-announce"
+
+# Device states (DeviceStateChange / DeviceStateList) -> (registered, busy)
+_DEVICE_STATES: dict[str, tuple[bool | None, bool | None]] = {
+    "UNAVAILABLE": (False, None),
+    "INVALID": (False, None),
+    "NOT_INUSE": (True, False),
+    "INUSE": (True, True),
+    "BUSY": (True, True),
+    "ONHOLD": (True, True),
+    "RINGING": (True, None),
+    "RINGINUSE": (True, True),
+}
+# ExtensionStatus "Status" bit field: 0 idle, 1 in use, 2 busy, 4 unavailable, 8 ringing,
+# 16 on hold
+_EXTENSION_STATES: dict[int, tuple[bool | None, bool | None]] = {
+    0: (True, False),
+    1: (True, True),
+    2: (True, True),
+    4: (False, None),
+    8: (True, None),
+    9: (True, True),
+    16: (True, True),
+}
+_CONTACT_UP = frozenset({"Reachable", "NonQualified", "Created", "Updated"})
+_CONTACT_DOWN = frozenset({"Unreachable", "Removed"})
+
+
+@dataclass(slots=True)
+class AgentLeg:
+    """The channel we originate to an agent's phone for one offer."""
+
+    leg_id: str  # the Uniqueid we ask Asterisk to give it (Originate ChannelId)
+    call_id: str
+    agent_id: str
+    channel: str | None = None
+    cancelled: bool = False
+
+
+def parse_skills(text: str) -> tuple[SkillRequirement, ...]:
+    """``"operator:3,billing:2"`` -> requirements (the ACD_SKILLS channel variable)."""
+    result = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        skill, _, level = part.partition(":")
+        result.append(SkillRequirement(skill, int(level or "1")))
+    return tuple(result)
+
+
+class AmiTelephony:
+    def __init__(self, ami: AmiClient, center: CallCenter) -> None:
+        self.ami = ami
+        self.center = center
+        self.legs: dict[str, AgentLeg] = {}
+        self._leg_seq = itertools.count(1)
+        ami.on_event("Hangup", self._on_hangup)
+        ami.on_event("Newchannel", self._on_newchannel)
+        ami.on_event("OriginateResponse", self._on_originate_response)
+        ami.on_event("ContactStatus", self._on_contact_status)
+        ami.on_event("DeviceStateChange", self._on_device_state)
+        ami.on_event("ExtensionStatus", self._on_extension_status)
+        ami.on_connected(self.resync)
+        center.telephony = self
+
+    # ------------------------------------------------------------------ actions
+
+    async def ring(self, call: CallInfo, agent: AgentSettings, timeout: float) -> None:
+        leg = AgentLeg(
+            f"acd-{call.call_id}-{agent.id}-{next(self._leg_seq)}", call.call_id, agent.id
+        )
+        self.legs[leg.leg_id] = leg
+        call.agent_leg = leg.leg_id
+        name = (call.caller_name or "").replace('"', "'")
+        number = call.caller_number or ""
+        await self.ami.action(
+            "Originate",
+            {
+                "Channel": f"PJSIP/{agent.phone}",
+                "Context": AGENT_CONTEXT,
+                "Exten": "s",
+                "Priority": "1",
+                "Timeout": str(max(1000, int(timeout * 1000))),
+                "Async": "true",
+                "CallerID": f'"{name}" <{number}>',
+                "ChannelId": leg.leg_id,
+                "Variable": [
+                    f"ACD_CALL_ID={call.call_id}",
+                    f"ACD_AGENT_ID={agent.id}",
+                    f"ACD_CALLER_CHANNEL={call.channel}",
+                ],
+            },
+        )
+
+    async def stop_ringing(self, call: CallInfo, agent: AgentSettings) -> None:
+        leg = self.legs.get(call.agent_leg or "")
+        if leg is None or leg.agent_id != agent.id:
+            return
+        leg.cancelled = True
+        if leg.channel is not None:
+            await self._hangup(leg.channel)
+
+    async def announce(self, call: CallInfo) -> None:
+        await self.ami.action(
+            "Redirect",
+            {"Channel": call.channel, "Context": ANNOUNCE_CONTEXT, "Exten": "s", "Priority": "1"},
+        )
+
+    async def _hangup(self, channel: str) -> None:
+        try:
+            await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
+        except AmiError as exc:  # already gone: nothing to do
+            log.debug("hangup %s: %s", channel, exc)
+
+    # ------------------------------------------------------------------ events
+
+    def _on_newchannel(self, msg: AmiMessage) -> None:
+        leg = self.legs.get(msg.get("Uniqueid") or "")
+        if leg is None:
+            return
+        leg.channel = msg.get("Channel")
+        if leg.cancelled and leg.channel:
+            self.center._spawn(self._hangup(leg.channel), f"hangup {leg.channel}")
+
+    def _on_hangup(self, msg: AmiMessage) -> None:
+        uniqueid = msg.get("Uniqueid") or ""
+        leg = self.legs.pop(uniqueid, None)
+        if leg is not None:
+            if not leg.cancelled:
+                self.center.agent_leg_hung_up(leg.call_id, leg.agent_id)
+            return
+        channel = msg.get("Channel") or ""
+        for info in list(self.center.calls.values()):
+            if info.channel == channel:
+                self.center.caller_hung_up(info.call_id)
+                break
+
+    def _on_originate_response(self, msg: AmiMessage) -> None:
+        if (msg.get("Response") or "").lower() == "success":
+            return
+        # A failed originate has Uniqueid "<unknown>": find the leg by the dialled phone.
+        endpoint = (msg.get("Channel") or "").partition("/")[2]
+        agent = self.center.agents_by_phone.get(endpoint)
+        if agent is None:
+            return
+        state = self.center.router.agents.get(agent.id)
+        if state is None or state.state is not AgentState.RINGING or state.call_id is None:
+            return
+        for leg_id, leg in list(self.legs.items()):
+            if leg.agent_id == agent.id and leg.call_id == state.call_id and leg.channel is None:
+                self.legs.pop(leg_id, None)
+        log.info("originate to %s failed (reason %s)", endpoint, msg.get("Reason"))
+        self.center.offer_failed(state.call_id, agent.id)
+
+    def _on_contact_status(self, msg: AmiMessage) -> None:
+        endpoint = msg.get("EndpointName") or msg.get("AOR") or ""
+        status = msg.get("ContactStatus") or ""
+        if status in _CONTACT_UP:
+            self.center.phone_status(endpoint, registered=True)
+        elif status in _CONTACT_DOWN:
+            self.center.phone_status(endpoint, registered=False)
+
+    def _on_device_state(self, msg: AmiMessage) -> None:
+        device = msg.get("Device") or ""
+        tech, _, endpoint = device.partition("/")
+        if tech.upper() not in ("PJSIP", "SIP"):
+            return
+        registered, busy = _DEVICE_STATES.get((msg.get("State") or "").upper(), (None, None))
+        self.center.phone_status(endpoint, registered=registered, busy=busy)
+
+    def _on_extension_status(self, msg: AmiMessage) -> None:
+        try:
+            status = int(msg.get("Status") or "")
+        except ValueError:
+            return
+        registered, busy = _EXTENSION_STATES.get(status, (None, None))
+        self.center.phone_status(msg.get("Exten") or "", registered=registered, busy=busy)
+
+    # ------------------------------------------------------------------ resynchronisation
+
+    async def resync(self) -> None:
+        """Rebuild the picture from Asterisk after a (re)connection."""
+        channels = await self.ami.list_action("CoreShowChannels")
+        names = {c.get("Channel") for c in channels}
+        uniqueids = {c.get("Uniqueid") for c in channels}
+        # Calls whose caller is gone: abandoned (or ended) while we were not listening.
+        for info in list(self.center.calls.values()):
+            if info.channel not in names:
+                self.center.caller_hung_up(info.call_id)
+        for leg_id, leg in list(self.legs.items()):
+            if leg_id not in uniqueids and (leg.channel is None or leg.channel not in names):
+                self.legs.pop(leg_id, None)
+                self.center.agent_leg_hung_up(leg.call_id, leg.agent_id)
+        restored = 0
+        for channel in channels:
+            if channel.get("Context") not in WAIT_CONTEXTS or channel.get("BridgeId"):
+                continue
+            if await self._restore_waiting(channel):
+                restored += 1
+        await self._resync_phones()
+        log.info(
+            "resynchronised: %d channels, %d waiting callers restored", len(channels), restored
+        )
+
+    async def _restore_waiting(self, channel: AmiMessage) -> bool:
+        name = channel.get("Channel") or ""
+        values = await self._getvars(
+            name,
+            (
+                "ACD_CALL_ID",
+                "ACD_QUEUE",
+                "ACD_SKILLS",
+                "ACD_LANGUAGE",
+                "ACD_PRIORITY",
+                "ACD_ARRIVED",
+            ),
+        )
+        call_id = values.get("ACD_CALL_ID") or channel.get("Uniqueid") or ""
+        if not call_id or call_id in self.center.calls:
+            return False
+        routing = self.center.routing
+        queue_id = values.get("ACD_QUEUE") or routing.default_queue
+        queue = self.center.queue_settings.get(queue_id) or routing.queue_for_number(None)
+        try:
+            requirements = parse_skills(values.get("ACD_SKILLS") or "") or queue.requirements()
+            priority = int(values.get("ACD_PRIORITY") or queue.priority)
+            arrived = float(values.get("ACD_ARRIVED") or self.center.now())
+        except (ValueError, InvalidValue) as exc:
+            log.warning("waiting channel %s has bad routing variables (%s): defaults", name, exc)
+            requirements, priority, arrived = (
+                queue.requirements(),
+                queue.priority,
+                self.center.now(),
+            )
+        info = CallInfo(
+            call_id=call_id,
+            channel=name,
+            queue_id=queue.id,
+            language=values.get("ACD_LANGUAGE") or queue.language or "ru",
+            priority=priority,
+            requirements=requirements,
+            arrived_at=arrived,
+            caller_number=channel.get("CallerIDNum"),
+            caller_name=channel.get("CallerIDName"),
+            dialled=channel.get("Exten"),
+        )
+        self.center.queue_call(info)
+        return True
+
+    async def _getvars(self, channel: str, names: Iterable[str]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name in names:
+            try:
+                reply = await self.ami.action("Getvar", {"Channel": channel, "Variable": name})
+            except AmiError:
+                continue
+            value = reply.get("Value")
+            if value:
+                values[name] = value
+        return values
+
+    async def _resync_phones(self) -> None:
+        try:
+            devices = await self.ami.list_action("DeviceStateList")
+        except AmiError as exc:
+            log.warning("DeviceStateList failed: %s", exc)
+            return
+        for device in devices:
+            self._on_device_state(device)
+
+    def describe(self) -> dict[str, Any]:
+        return {"legs": len(self.legs), "connected": self.ami.connected}
