@@ -16,7 +16,8 @@ from acd.asterisk.agi_scripts import AgiScripts
 from acd.asterisk.ami import AmiClient
 from acd.asterisk.fastagi import FastAgiServer
 from acd.asterisk.telephony import AmiTelephony
-from acd.call_events import CallEventSink, MemorySink
+from acd.call_events import CallEventSink
+from acd.call_journal import CallJournal, FanOutSink
 from acd.callcenter import CallCenter
 from acd.config import Settings
 from acd.presence import PresenceStore
@@ -34,7 +35,8 @@ class App:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.sink = sink if sink is not None else MemorySink()
+        self.journal = CallJournal(settings.routing.journal_file)
+        self.sink: CallEventSink = self.journal if sink is None else FanOutSink(self.journal, sink)
         router = build_router(settings.routing, settings.business.time_zone, start=clock())
         self.center = CallCenter(
             router,
@@ -63,6 +65,7 @@ class App:
 
     async def start(self) -> None:
         self.center.restore_presence()
+        self.telephony.recovering = self.journal.open_calls()
         await self.fastagi.start()
         await self.ami.start()
         self._clock_task = asyncio.get_running_loop().create_task(self.center.run())
@@ -82,6 +85,7 @@ class App:
         await self.fastagi.stop()
         await self.ami.stop()
         await self.center.aclose()
+        self.journal.close()
 
     async def serve_forever(self) -> None:
         """Run until SIGINT or SIGTERM."""

@@ -71,6 +71,9 @@ class CallInfo:
     agent_id: str | None = None
     agent_leg: str | None = None  # Uniqueid we gave the agent's originated channel
     agent_channel: str | None = None  # its channel name, once Asterisk reports it
+    accepted_by: str | None = None  # the agent whose phone said yes; talk starts in the bridge
+    caller_in_bridge: bool = False
+    agent_in_bridge: bool = False
     announcements: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,6 +105,7 @@ class CallCenter:
         self.presence = presence
         self.telephony: Telephony | None = None
         self.calls: dict[str, CallInfo] = {}
+        self.call_by_channel: dict[str, str] = {}  # caller channel name -> call ID
         self.agents_by_id = {a.id: a for a in routing.agents}
         self.agents_by_phone = {a.phone: a for a in routing.agents}
         self.queue_settings = {q.id: q for q in routing.queues}
@@ -145,6 +149,8 @@ class CallCenter:
             )
         elif isinstance(command, CallFinished):
             info = self.calls.pop(command.call_id, None)
+            if info is not None:
+                self.call_by_channel.pop(info.channel, None)
             self._emit(
                 command.call_id,
                 command.at,
@@ -232,6 +238,7 @@ class CallCenter:
         telephony = self.telephony
         self._spawn(telephony.stop_ringing(info, agent), f"stop ringing {agent.id}")
         info.agent_id = None
+        info.accepted_by = None
 
     # ------------------------------------------------------------------ what adapters report
 
@@ -240,6 +247,7 @@ class CallCenter:
         if info.call_id in self.router.calls:
             return
         self.calls[info.call_id] = info
+        self.call_by_channel[info.channel] = info.call_id
         now = self.now()
         self._emit(
             info.call_id,
@@ -263,11 +271,44 @@ class CallCenter:
         )
         if not commands and info.call_id not in self.router.calls:
             self.calls.pop(info.call_id, None)
+            self.call_by_channel.pop(info.channel, None)
             return
         self._schedule_announcement(info, now)
 
+    def offer_accepted(self, call_id: str, agent_id: str) -> bool:
+        """The agent picked up: they may be connected only if the offer is still theirs.
+
+        The call counts as answered once caller and agent are both in the bridge
+        (:meth:`entered_bridge`): an agent who hangs up before that has not talked to the
+        caller, who keeps their place in the queue.
+        """
+        call = self.router.calls.get(call_id)
+        info = self.calls.get(call_id)
+        if (
+            call is None
+            or info is None
+            or call.status is not CallStatus.RINGING
+            or call.agent_id != agent_id
+        ):
+            return False
+        info.accepted_by = agent_id
+        info.caller_in_bridge = info.agent_in_bridge = False
+        return True
+
+    def entered_bridge(self, call_id: str, *, caller: bool) -> None:
+        """The caller's or the agent's channel entered the bridge; both in: answered."""
+        info = self.calls.get(call_id)
+        if info is None or info.accepted_by is None:
+            return
+        if caller:
+            info.caller_in_bridge = True
+        else:
+            info.agent_in_bridge = True
+        if info.caller_in_bridge and info.agent_in_bridge:
+            self.offer_answered(call_id, info.accepted_by)
+
     def offer_answered(self, call_id: str, agent_id: str) -> bool:
-        """The agent picked up: connect only if the offer is still theirs."""
+        """Caller and agent are talking (if the offer is still the agent's)."""
         call = self.router.calls.get(call_id)
         if call is None or call.status is not CallStatus.RINGING or call.agent_id != agent_id:
             return False

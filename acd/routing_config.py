@@ -87,6 +87,7 @@ class RoutingSettings(_Section):
     agents: list[AgentSettings] = Field(default_factory=list)
     default_queue: Name = "hotline"
     presence_file: Path = Path("./acd-presence.json")  # agents' presence across restarts
+    journal_file: Path = Path("./acd-calls.jsonl")  # call events, for restarts and records
 
     @model_validator(mode="after")
     def _references_exist(self) -> RoutingSettings:

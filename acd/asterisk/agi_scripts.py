@@ -140,7 +140,7 @@ class AgiScripts:
     async def connect(self, session: AgiSession) -> None:
         call_id = session.args[0] if session.args else ""
         agent_id = session.args[1] if len(session.args) > 1 else ""
-        if self.center.offer_answered(call_id, agent_id):
+        if self.center.offer_accepted(call_id, agent_id):
             await session.set_variable("ACD_CONNECT", "yes")
             return
         await session.set_variable("ACD_CONNECT", "no")

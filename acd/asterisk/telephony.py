@@ -16,6 +16,7 @@ from typing import Any
 
 from acd.asterisk.ami import AmiClient, AmiError
 from acd.asterisk.ami_codec import AmiMessage
+from acd.call_journal import OpenCall
 from acd.callcenter import CallCenter, CallInfo
 from acd.core.agents import AgentState
 from acd.core.calls import SkillRequirement
@@ -79,9 +80,14 @@ class AmiTelephony:
         self.ami = ami
         self.center = center
         self.legs: dict[str, AgentLeg] = {}
+        #: calls the journal had open when the daemon started, settled by the first resync
+        self.recovering: dict[str, OpenCall] | None = None
+        #: caller channel -> call, for conversations that went on while the daemon was down
+        self.adopted: dict[str, OpenCall] = {}
         self._leg_seq = itertools.count(1)
         ami.on_event("Hangup", self._on_hangup)
         ami.on_event("Newchannel", self._on_newchannel)
+        ami.on_event("BridgeEnter", self._on_bridge_enter)
         ami.on_event("OriginateResponse", self._on_originate_response)
         ami.on_event("ContactStatus", self._on_contact_status)
         ami.on_event("DeviceStateChange", self._on_device_state)
@@ -156,10 +162,22 @@ class AmiTelephony:
                 self.center.agent_leg_hung_up(leg.call_id, leg.agent_id)
             return
         channel = msg.get("Channel") or ""
-        for info in list(self.center.calls.values()):
-            if info.channel == channel:
-                self.center.caller_hung_up(info.call_id)
-                break
+        adopted = self.adopted.pop(channel, None)
+        if adopted is not None:
+            self._close_recovered(adopted, "answered", end_known=True)
+            return
+        call_id = self.center.call_by_channel.get(channel)
+        if call_id is not None:
+            self.center.caller_hung_up(call_id)
+
+    def _on_bridge_enter(self, msg: AmiMessage) -> None:
+        leg = self.legs.get(msg.get("Uniqueid") or "")
+        if leg is not None:
+            self.center.entered_bridge(leg.call_id, caller=False)
+            return
+        call_id = self.center.call_by_channel.get(msg.get("Channel") or "")
+        if call_id is not None:
+            self.center.entered_bridge(call_id, caller=True)
 
     def _on_originate_response(self, msg: AmiMessage) -> None:
         if (msg.get("Response") or "").lower() == "success":
@@ -213,19 +231,55 @@ class AmiTelephony:
         for info in list(self.center.calls.values()):
             if info.channel not in names:
                 self.center.caller_hung_up(info.call_id)
+            elif info.accepted_by is not None and info.agent_leg not in uniqueids:
+                self.center.offer_failed(info.call_id, info.accepted_by)
         for leg_id, leg in list(self.legs.items()):
             if leg_id not in uniqueids and (leg.channel is None or leg.channel not in names):
                 self.legs.pop(leg_id, None)
                 self.center.agent_leg_hung_up(leg.call_id, leg.agent_id)
+        # Phones first: restored callers are routed at once, and only to reachable phones.
+        await self._resync_phones()
         restored = 0
         for channel in channels:
             if channel.get("Context") not in WAIT_CONTEXTS or channel.get("BridgeId"):
                 continue
             if await self._restore_waiting(channel):
                 restored += 1
-        await self._resync_phones()
+        self._settle_recovered(names)
         log.info(
             "resynchronised: %d channels, %d waiting callers restored", len(channels), restored
+        )
+
+    def _settle_recovered(self, live_channels: set[str | None]) -> None:
+        """Account for every call the journal had open before the daemon (re)started."""
+        if self.recovering is None:
+            return
+        recovering, self.recovering = self.recovering, None
+        for call in recovering.values():
+            if call.call_id in self.center.calls:
+                continue  # waiting again: picked up by the resync above
+            if call.status == "connected" and call.channel in live_channels:
+                self.adopted[call.channel or ""] = call  # still talking: closed on hang-up
+                continue
+            outcome = "answered" if call.status == "connected" else "abandoned"
+            self._close_recovered(call, outcome, end_known=False)
+
+    def _close_recovered(self, call: OpenCall, outcome: str, *, end_known: bool) -> None:
+        """Close a call the daemon lost sight of. When it ended while the daemon was down its
+        end time is unknown: the record says so (``end_known``) and gives the time noticed."""
+        now = self.center.now()
+        talk = now - call.connected_at if call.connected_at is not None else 0.0
+        self.center._emit(
+            call.call_id,
+            now,
+            "finished",
+            outcome=outcome,
+            agent_id=call.agent_id,
+            wait_seconds=round((call.connected_at or now) - call.queued_at, 3),
+            talk_seconds=round(talk, 3),
+            channel=call.channel,
+            recovered=True,
+            end_known=end_known,
         )
 
     async def _restore_waiting(self, channel: AmiMessage) -> bool:

@@ -41,6 +41,7 @@ def make_settings(tmp_path: Path, pbx: SimulatedPBX, **queue: Any) -> Settings:
             for agent_id, (phone, level) in AGENTS.items()
         ],
         presence_file=tmp_path / "presence.json",
+        journal_file=tmp_path / "calls.jsonl",
     )
     settings = Settings(
         ami=AmiSettings(

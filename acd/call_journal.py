@@ -1,0 +1,115 @@
+"""A durable journal of call events: one JSON object per line, appended as events happen.
+
+It is what lets a restarted daemon account for every call it had accepted: calls that were
+waiting or talking when the daemon stopped are found in the journal, matched against what
+Asterisk still has, and either picked up again or closed with the right outcome. Until the
+database lands it is also the call record itself (``acd.call_events`` has the event shape).
+
+Each line is written and flushed to the operating system at once, so a killed daemon (even
+``SIGKILL``) loses nothing it had journaled; a line torn by a power cut is skipped on reading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from acd.call_events import CallEvent, CallEventSink
+
+log = logging.getLogger(__name__)
+
+#: Call events after which a call is no longer live.
+FINAL_KINDS = frozenset({"finished"})
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A call the journal saw queued (or connected) but never finished."""
+
+    call_id: str
+    channel: str | None
+    status: str  # "waiting" or "connected"
+    agent_id: str | None
+    queued_at: float
+    connected_at: float | None
+
+
+class CallJournal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def emit(self, event: CallEvent) -> None:
+        line = json.dumps(
+            {"call_id": event.call_id, "at": event.at, "kind": event.kind, "data": event.data},
+            ensure_ascii=False,
+            default=str,
+        )
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("a", encoding="utf-8")
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as exc:
+            log.error("cannot write the call journal %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def read(self) -> Iterator[CallEvent]:
+        """Every journaled event, in order; torn or foreign lines are skipped with a warning."""
+        try:
+            handle = self.path.open(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return
+        with handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    raw = json.loads(line)
+                    event = CallEvent(
+                        str(raw["call_id"]), float(raw["at"]), str(raw["kind"]), raw["data"]
+                    )
+                except (ValueError, KeyError, TypeError):
+                    log.warning("%s:%d: unreadable journal line skipped", self.path, number)
+                    continue
+                yield event
+
+    def open_calls(self) -> dict[str, OpenCall]:
+        return open_calls(self.read())
+
+
+def open_calls(events: Iterable[CallEvent]) -> dict[str, OpenCall]:
+    """The calls that were queued and not finished, with what was last known of them."""
+    calls: dict[str, OpenCall] = {}
+    for event in events:
+        data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
+        if event.kind == "queued":
+            calls[event.call_id] = OpenCall(
+                event.call_id, data.get("channel"), "waiting", None, event.at, None
+            )
+        elif event.kind == "connected" and event.call_id in calls:
+            old = calls[event.call_id]
+            calls[event.call_id] = OpenCall(
+                old.call_id, old.channel, "connected", data.get("agent_id"), old.queued_at, event.at
+            )
+        elif event.kind in FINAL_KINDS:
+            calls.pop(event.call_id, None)
+    return calls
+
+
+class FanOutSink:
+    """Sends every event to several sinks (the journal, and e.g. an in-memory view)."""
+
+    def __init__(self, *sinks: CallEventSink) -> None:
+        self.sinks = sinks
+
+    def emit(self, event: CallEvent) -> None:
+        for sink in self.sinks:
+            sink.emit(event)
