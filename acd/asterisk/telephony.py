@@ -93,6 +93,7 @@ class AmiTelephony:
         ami.on_event("DeviceStateChange", self._on_device_state)
         ami.on_event("ExtensionStatus", self._on_extension_status)
         ami.on_connected(self.resync)
+        ami.on_disconnected(self._link_lost)
         center.telephony = self
 
     # ------------------------------------------------------------------ actions
@@ -221,6 +222,13 @@ class AmiTelephony:
         self.center.phone_status(msg.get("Exten") or "", registered=registered, busy=busy)
 
     # ------------------------------------------------------------------ resynchronisation
+
+    async def _link_lost(self) -> None:
+        """Without AMI no phone can be rung: treat every phone as unreachable until the
+        resync on reconnection reads their real state (so no agent collects missed offers
+        for rings that could never be sent)."""
+        for agent in self.center.routing.agents:
+            self.center.phone_status(agent.phone, registered=False)
 
     async def resync(self) -> None:
         """Rebuild the picture from Asterisk after a (re)connection."""
