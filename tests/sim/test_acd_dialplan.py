@@ -91,6 +91,35 @@ async def test_inbound_agi_environment_and_queueing(pbx: SimulatedPBX) -> None:
     assert await call.wait_hangup() == 16
 
 
+async def test_inbound_left_without_a_decision_falls_back_to_voicemail(pbx: SimulatedPBX) -> None:
+    """The daemon stopped (or failed) in the middle of the IVR: AGISTATUS is SUCCESS but
+    ACD_NEXT is unset; the caller is not hung up on."""
+
+    async def stopped_mid_ivr(conn: AgiConnection) -> None:
+        await conn.command('STREAM FILE acd/greeting ""')
+
+    async with ScriptedAgiServer(daemon(inbound=stopped_mid_ivr)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", "Ivan Petrov", dnid="88005553535")
+        assert await call.wait_hangup() == 16
+    assert call.var("AGISTATUS") == "SUCCESS"
+    assert call.prompts_heard[:2] == ["acd/greeting", "acd/technical-difficulties"]
+    [vm] = pbx.voicemails
+    assert (vm.mailbox, vm.context) == ("hotline", "acd")
+
+
+async def test_inbound_the_daemon_ends_is_hung_up(pbx: SimulatedPBX) -> None:
+    async def closed(conn: AgiConnection) -> None:
+        await conn.command('STREAM FILE acd/closed ""')
+        await conn.command("SET VARIABLE ACD_NEXT hangup")
+
+    async with ScriptedAgiServer(daemon(inbound=closed)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        assert await call.wait_hangup() == 16
+    assert call.prompts_heard == ["acd/closed"] and not pbx.voicemails
+
+
 async def test_redirect_to_announcements_and_back_to_waiting(pbx: SimulatedPBX) -> None:
     announced: list[dict[str, str]] = []
 
@@ -254,6 +283,7 @@ async def test_offer_declined_by_daemon_hangs_up_only_the_agent(pbx: SimulatedPB
     [
         ("*70", ["login"]),
         ("*71", ["logout"]),
+        ("*721", ["break", "1"]),
         ("*7212", ["break", "12"]),
         ("*73", ["ready"]),
         ("*74", ["wrapup-done"]),
@@ -278,11 +308,11 @@ async def test_feature_codes_reach_the_agent_script(
     assert env["agi_callerid"] == "1001" and env["agi_dnid"] == exten
 
 
-async def test_single_digit_break_code_does_not_match_the_pattern(pbx: SimulatedPBX) -> None:
-    """``_*72X.`` needs a digit and then at least one more character (``.`` is one or
-    more), so ``*721`` is an invalid extension in Asterisk - and here."""
+async def test_break_without_a_reason_code_is_not_a_feature_code(pbx: SimulatedPBX) -> None:
+    """``_*72X!`` needs at least one digit of reason after ``*72``: a bare ``*72`` is an
+    invalid extension in Asterisk - and here - and never reaches the daemon."""
     phone = pbx.add_phone("1001")
-    call = await phone.dial("*721")
+    call = await phone.dial("*72")
     await call.wait_hangup()
     assert not pbx.events("AGIExecStart") and not [
         e for e in pbx.events("Newexten") if e["Channel"] == call.channel

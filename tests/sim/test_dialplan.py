@@ -92,6 +92,10 @@ def test_app_parsing(plan: Dialplan) -> None:
         ("_555-12XX", "5551234", True),
         ("_*72X.", "*721", False),
         ("_*72X.", "*7212", True),
+        ("_*72X!", "*72", False),
+        ("_*72X!", "*721", True),
+        ("_*72X!", "*7212", True),
+        ("_*72X!", "*72a", False),
         ("_agent.", "agent7", False),
         ("_agent.", "age7t1", True),
         ("_age[n]t.", "agent1", True),
@@ -143,7 +147,9 @@ def test_the_shipped_dialplan_loads() -> None:
     assert not plan.warnings
     assert plan.globals["ACD_AGI"] == "agi://127.0.0.1:4573"
     assert plan.find_label("acd-agent", "s", "bridge") == 6
-    assert plan.find_extension("acd-phones", "*7212").name == "_*72X."  # type: ignore[union-attr]
+    for exten in ("*721", "*7212"):
+        assert plan.find_extension("acd-phones", exten).name == "_*72X!"  # type: ignore[union-attr]
+    assert plan.find_extension("acd-phones", "*72") is None
     assert {h.exten for h in plan.hints()} == {"1001", "1002", "1003"}
 
 
