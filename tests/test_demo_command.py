@@ -57,8 +57,8 @@ def run_acd(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_json_last_line() -> None:
-    done = run_acd("demo", "--hours", "1", "--json")
+def test_virtual_demo_json_last_line() -> None:
+    done = run_acd("demo", "--virtual", "--hours", "1", "--json")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     summary = json.loads(lines[-1])
@@ -74,7 +74,7 @@ def test_demo_json_last_line() -> None:
 
 
 def test_demo_bad_input_is_a_clear_error() -> None:
-    done = run_acd("demo", "--aht", "10")
+    done = run_acd("demo", "--virtual", "--aht", "10")
     assert done.returncode == 2
     assert "--aht" in done.stderr
 
@@ -85,8 +85,8 @@ def _parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["demo", *argv])
 
 
-def test_defaults_match_the_readme() -> None:
-    args = _parse()
+def test_defaults_match_the_docs() -> None:
+    args = demo.resolve_defaults(_parse("--virtual"))
     assert (args.agents, args.calls_per_hour, args.aht, args.patience, args.hours) == (
         8,
         400.0,
@@ -95,13 +95,33 @@ def test_defaults_match_the_readme() -> None:
         8.0,
     )
     assert args.seed == 1 and args.speed is None and not args.json
+    live = demo.resolve_defaults(_parse())
+    assert (live.calls_per_hour, live.hours, live.every, live.speed) == (60.0, 1.0, 10.0, 120.0)
+    assert live.agents == 8 and not live.virtual
+
+
+def test_live_demo_through_the_simulated_pbx() -> None:
+    """The README's main command, shortened: daemon + simulated PBX over TCP."""
+    done = run_acd("demo", "--hours", "0.25", "--speed", "600", "--every", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "simulated Asterisk" in lines[0]
+    summary = json.loads(lines[-1])
+    assert summary.keys() >= SUMMARY_KEYS
+    assert summary["offered"] > 0
+    assert summary["offered"] == summary["answered"] + summary["abandoned"]  # nobody lost
+    assert summary["in_queue"] == 0
+    assert sum(a["calls"] for a in summary["agents"]) == summary["answered"]
+    assert any(line.startswith("09:05") for line in lines)
 
 
 def test_same_seed_same_output_and_human_summary() -> None:
     outputs = []
     for _ in range(2):
         out = io.StringIO()
-        args = _parse("--hours", "2", "--agents", "10", "--calls-per-hour", "90", "--every", "60")
+        args = _parse(
+            "--virtual", "--hours", "2", "--agents", "10", "--calls-per-hour", "90", "--every", "60"
+        )
         assert demo.run(args, out) == 0
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1]

@@ -1,4 +1,8 @@
-"""``acd demo``: the routing core in virtual time, with synthetic callers and agents.
+"""``acd demo``: a simulated call centre with synthetic callers and agents.
+
+By default the real daemon runs against the simulated PBX over TCP in compressed real time
+(:mod:`acd.demo_live`); ``--virtual`` runs the routing core alone in virtual time, a whole
+day in a moment (:mod:`acd.sim.virtual`).
 
 A small Russian/Kazakh call centre: agents speak ru (some also kk) and have the skills
 ``operator``, ``tech_support`` and ``account_manager`` at levels 1-10; callers ring three
@@ -14,6 +18,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -63,6 +68,25 @@ _MIX: tuple[tuple[str, str, SkillRequirement, str, float, float], ...] = (
     ("accounts/kk", "accounts", SkillRequirement("account_manager", 5), "kk", 0.03, 1.10),
 )
 
+#: Defaults of the options that differ between the live demo and the virtual one.
+LIVE_DEFAULTS: dict[str, float] = {
+    "calls_per_hour": 60.0,
+    "hours": 1.0,
+    "every": 10.0,
+    "speed": 120.0,
+}
+VIRTUAL_DEFAULTS: dict[str, float] = {"calls_per_hour": 400.0, "hours": 8.0, "every": 30.0}
+
+
+def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the options left unset with the defaults of the chosen mode."""
+    defaults = VIRTUAL_DEFAULTS if args.virtual else LIVE_DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    return args
+
+
 # (agent state, column label), in the status line's order.
 STATE_COLUMNS = (
     ("on_call", "talk"),
@@ -78,17 +102,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``demo`` sub-command."""
     parser = subparsers.add_parser(
         "demo",
-        help="simulate a call centre in virtual time with the real routing core",
+        help="run a simulated call centre: the daemon, a simulated PBX, callers and agents",
         description=(
-            "Run the routing core in virtual time with synthetic callers (Poisson arrivals, "
-            "exponential talk times and patience) and agents (answer delays, missed offers, "
-            "breaks) in a Russian/Kazakh call centre. Prints a status line every few "
-            "simulated minutes and a summary at the end."
+            "Run the daemon against the simulated PBX (AMI and FastAGI over TCP, the shipped "
+            "dialplan) with synthetic callers (Poisson arrivals, exponential talk times and "
+            "patience) and agents in a Russian/Kazakh call centre, in compressed real time. "
+            "With --virtual, run the routing core alone in virtual time. Prints a status line "
+            "every few simulated minutes and a summary at the end."
         ),
+    )
+    parser.add_argument(
+        "--virtual",
+        action="store_true",
+        help="routing core only, in virtual time (no PBX, no sockets): a day in a moment",
     )
     parser.add_argument("--agents", type=int, default=8, help="number of agents (default 8)")
     parser.add_argument(
-        "--calls-per-hour", type=float, default=400.0, help="offered calls per hour (default 400)"
+        "--calls-per-hour",
+        type=float,
+        default=None,
+        help=f"offered calls per hour (default {LIVE_DEFAULTS['calls_per_hour']:g}; "
+        f"--virtual: {VIRTUAL_DEFAULTS['calls_per_hour']:g})",
     )
     parser.add_argument(
         "--aht",
@@ -100,22 +134,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--patience", type=float, default=180.0, help="mean caller patience, seconds (default 180)"
     )
     parser.add_argument(
-        "--hours", type=float, default=8.0, help="opening hours to simulate (default 8)"
+        "--hours",
+        type=float,
+        default=None,
+        help=f"opening hours to simulate (default {LIVE_DEFAULTS['hours']:g}; "
+        f"--virtual: {VIRTUAL_DEFAULTS['hours']:g})",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
         "--every",
         type=float,
-        default=30.0,
+        default=None,
         metavar="MINUTES",
-        help="simulated minutes between status lines (default 30)",
+        help=f"simulated minutes between status lines (default {LIVE_DEFAULTS['every']:g}; "
+        f"--virtual: {VIRTUAL_DEFAULTS['every']:g})",
     )
     parser.add_argument(
         "--speed",
         type=float,
         default=None,
         metavar="N",
-        help="run at N times real time (default: as fast as possible)",
+        help=f"run at N times real time (default {LIVE_DEFAULTS['speed']:g}: an hour in "
+        f"{3600 / LIVE_DEFAULTS['speed']:g} s; --virtual: as fast as possible)",
     )
     parser.add_argument(
         "--json", action="store_true", help="end with one JSON summary object on the last line"
@@ -380,6 +420,7 @@ def summary_json(summary: Summary, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    resolve_defaults(args)
     try:
         config = build_config(args.agents, args.calls_per_hour, args.aht, args.patience, args.seed)
         if not (math.isfinite(args.hours) and args.hours > 0):
@@ -396,6 +437,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(text, file=out, flush=True)
 
     kazakh = sum(1 for spec in config.agents if "kk" in spec.profile.languages)
+    if not args.virtual:
+        return _run_live(args, config, say, out)
     say("acd demo: a Russian/Kazakh call centre in virtual time, routed by the real core")
     say(
         f"  {args.agents} agents ({kazakh} also speak Kazakh), {args.calls_per_hour:g} calls/h, "
@@ -423,6 +466,49 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if args.json:
             say(json.dumps(summary_json(summary, args), ensure_ascii=False))
     except BrokenPipeError:  # ``acd demo | head``: stop quietly
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+def _run_live(
+    args: argparse.Namespace, config: SimConfig, say: Callable[..., None], out: TextIO
+) -> int:
+    """The daemon and the simulated PBX over TCP, in compressed real time."""
+    import asyncio
+    import logging
+
+    from acd.demo_live import LiveDemo, LiveOptions
+
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    kazakh = sum(1 for spec in config.agents if "kk" in spec.profile.languages)
+    say("acd demo: the acd daemon and a simulated Asterisk (AMI + FastAGI over TCP)")
+    say(
+        f"  {args.agents} agents ({kazakh} also speak Kazakh), {args.calls_per_hour:g} calls/h, "
+        f"AHT {args.aht:g} s (talk + {WRAP_UP_SECONDS:g} s wrap-up), "
+        f"patience {args.patience:g} s"
+    )
+    say(
+        f"  open {args.hours:g} h from {_clock(START)} ({TIME_ZONE}), seed {args.seed}, "
+        f"{args.speed:g}x real time: about {args.hours * 3600 / args.speed:.0f} s"
+    )
+    for line in _load_lines(args):
+        say(f"  {line}")
+    say()
+    for line in status_header():
+        say(line)
+    options = LiveOptions(
+        hours=args.hours, speed=args.speed, every_minutes=args.every, seed=args.seed
+    )
+    demo = LiveDemo(config, options)
+    try:
+        summary = asyncio.run(demo.run(lambda snap: say(status_line(snap))))
+        for line in summary_lines(summary, config, args.hours):
+            say(line)
+        if args.json:
+            say(json.dumps(summary_json(summary, args), ensure_ascii=False))
+    except BrokenPipeError:
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
