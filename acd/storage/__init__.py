@@ -1,0 +1,1 @@
+"""Persistence: the database schema, migrations, the call-record writer and reports."""
