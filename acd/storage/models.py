@@ -8,7 +8,7 @@ migration, add one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -26,6 +26,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -37,7 +39,31 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-UtcDateTime = DateTime(timezone=True)
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant: aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones, so UTC is stored there without an offset; a naive datetime is
+    refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware one (e.g. UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 #: An integer primary key that autoincrements on SQLite too (BIGINT does not there).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -89,13 +115,13 @@ class Call(Base):
     previous_ticket: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
 
-    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ivr_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    first_offer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    wrap_up_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ivr_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    first_offer_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    wrap_up_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     wait_seconds: Mapped[float | None] = mapped_column(Float)  # queue entry -> answer or end
     ring_seconds: Mapped[float | None] = mapped_column(Float)  # all offers rung
@@ -122,7 +148,7 @@ class CallEventRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -160,8 +186,8 @@ class AgentShift(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     agent_id: Mapped[str] = mapped_column(String(64), index=True)
-    login_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    logout_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    login_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    logout_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AgentStateLog(Base):
@@ -174,8 +200,8 @@ class AgentStateLog(Base):
     state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(100))
     call_id: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index(None, "agent_id", "started_at"),)
 
@@ -188,11 +214,11 @@ class Callback(Base):
     number: Mapped[str] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(200))
     queue_id: Mapped[str | None] = mapped_column(String(100))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a time the caller chose
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a time the caller chose
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Voicemail(Base):
@@ -202,8 +228,8 @@ class Voicemail(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), index=True)
     number: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(500))
-    left_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    due_at: Mapped[datetime] = mapped_column(UtcDateTime)  # handled within 24 h
+    left_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())  # handled within 24 h
     status: Mapped[str] = mapped_column(String(20), default="new")
     handled_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -215,7 +241,7 @@ class ScenarioVersion(Base):
     scenario: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)
     author: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     content: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -243,5 +269,5 @@ class Recording(Base):
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # by retention
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # by retention
