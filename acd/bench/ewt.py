@@ -7,9 +7,11 @@ one skill, one queue. Each arriving caller who must wait (no free agent) gets fo
 predictions of their wait:
 
 * ``acd``: ``router.estimate_wait(call_id).mean_seconds`` - the QL estimator with
-  abandonment correction, fed with the router's *observed* μ and θ;
-* ``oracle``: the same formula with the same number ahead and ``s``, but the *true*
-  μ = 1/240 and θ = 1/180: the best this estimator could do;
+  abandonment correction, conditioned on being answered (stage rates sμ + (i+1)θ), fed with
+  the router's *observed* μ and θ;
+* ``oracle``: the classic QL estimator Σ_{i=0..n} 1/(sμ + iθ) (the wait of a caller who
+  never hangs up) with the same number ahead and ``s``, but the *true* μ = 1/240 and
+  θ = 1/180;
 * ``hol``: head-of-line delay - how long the caller at the head of the queue has waited so
   far (0 when the new caller is the head);
 * ``app_queue``: Asterisk app_queue's announced hold time. app_queue keeps
@@ -21,7 +23,13 @@ predictions of their wait:
 Over the callers who waited and were then answered (after a warm-up of the first 5 % of
 arrivals), the error of each predictor is RRASE = sqrt(mean((prediction − actual)²)) /
 mean(actual); ``range_coverage`` is the share whose actual wait fell inside acd's announced
-80 % range [low, high].
+80 % range [low, high], ``range_below`` / ``range_above`` the shares below and above it.
+
+``oracle_given_served`` scores E[W | n, answered] = Σ_{i=0..n} 1/(sμ + (i+1)θ) with the true
+rates. In M/M/s+M every duration is memoryless, so the number ahead is all that the present
+and the past say about a caller's future wait, and this is the least-squares prediction of
+the scored waits: no real-time predictor can beat it in expectation (HOL delay, the last
+caller's wait and other history included). It is the floor that acd is measured against.
 """
 
 from __future__ import annotations
@@ -44,8 +52,8 @@ PREDICTORS = ("acd", "oracle", "hol", "app_queue")
 START = 1_795_845_600.0
 
 
-# (acd, oracle, hol, app_queue, acd's low, acd's high), seconds
-_Prediction = tuple[float, float, float, float, float, float]
+# (acd, oracle, hol, app_queue, acd's low, acd's high, oracle given served), seconds
+_Prediction = tuple[float, float, float, float, float, float, float]
 
 
 class _Recorder:
@@ -91,7 +99,9 @@ class _Recorder:
         self.predictions += 1
         self.sum_mu += rates.mu
         self.sum_theta += rates.theta
-        oracle = estimate_wait(est.position - 1, est.eligible_agents, self.mu, self.theta)
+        ahead, agents = est.position - 1, est.eligible_agents
+        oracle = estimate_wait(ahead, agents, self.mu, self.theta, given_served=False)
+        best = estimate_wait(ahead, agents, self.mu, self.theta, given_served=True)
         app_queue = 60.0 * ((self.holdtime + 30) // 60)
         self.pending[call_id] = (
             est.mean_seconds,
@@ -100,6 +110,7 @@ class _Recorder:
             app_queue,
             est.low_seconds,
             est.high_seconds,
+            best.mean_seconds,
         )
 
     def on_command(self, sim: Simulation, command: Command) -> None:
@@ -174,7 +185,13 @@ def run(load: float = 1.1, agents: int = 50, arrivals: int = 100_000, seed: int 
         mse = sum((p[k] - a) ** 2 for p, a in pairs) / len(pairs)
         rrase[name] = math.sqrt(mse) / mean_actual
         bias[name] = sum(p[k] - a for p, a in pairs) / len(pairs)
-    covered = sum(1 for p, a in pairs if p[4] <= a <= p[5])
+    below = sum(1 for p, a in pairs if a < p[4])
+    above = sum(1 for p, a in pairs if a > p[5])
+    best = (
+        math.sqrt(sum((p[6] - a) ** 2 for p, a in pairs) / len(pairs)) / mean_actual
+        if pairs
+        else math.nan
+    )
     finished, abandoned = recorder.finished, recorder.abandoned
     return {
         "benchmark": "ewt",
@@ -188,9 +205,15 @@ def run(load: float = 1.1, agents: int = 50, arrivals: int = 100_000, seed: int 
         "mean_wait_of_served_after_wait": mean_actual,
         "abandon_rate": abandoned / finished if finished else math.nan,
         "rrase": rrase,
-        "range_coverage": covered / len(pairs) if pairs else math.nan,
+        "range_coverage": (len(pairs) - below - above) / len(pairs) if pairs else math.nan,
+        "range_below": below / len(pairs) if pairs else math.nan,
+        "range_above": above / len(pairs) if pairs else math.nan,
         "ratio_to_oracle": rrase["acd"] / rrase["oracle"],
         "ratio_to_app_queue": rrase["acd"] / rrase["app_queue"],
+        "oracle_given_served": {
+            "rrase": best,
+            "ratio_to_app_queue": best / rrase["app_queue"],
+        },
         "bias_seconds": bias,
         "mean_observed_mu": _ratio(recorder.sum_mu, recorder.predictions),
         "mean_observed_theta": _ratio(recorder.sum_theta, recorder.predictions),

@@ -6,6 +6,12 @@ a caller with ``n`` ahead moves forward through ``n + 1`` exponential stages, th
 ``i`` callers ahead ending at rate ``s*mu + i*theta``. The mean wait is the sum of the stage
 means, the variance the sum of their squares; the announced range is the matching gamma
 distribution's central interval (Wilson-Hilferty approximation of its quantiles).
+
+By default the estimate is conditioned on the caller being answered: a caller who gets an
+agent had patience (exponential, rate ``theta``) longer than the wait, which tilts every
+stage rate by ``theta`` to ``s*mu + (i+1)*theta``. That is the wait callers who get through
+actually experience (E[W | n, answered], the least-squares prediction of their wait);
+``given_served=False`` gives the wait of a caller who would never hang up.
 """
 
 from __future__ import annotations
@@ -40,12 +46,21 @@ class WaitEstimate:
 
 
 def estimate_wait(
-    ahead: int, eligible_agents: int, mu: float, theta: float, coverage: float = 0.8
+    ahead: int,
+    eligible_agents: int,
+    mu: float,
+    theta: float,
+    coverage: float = 0.8,
+    *,
+    given_served: bool = True,
 ) -> WaitEstimate:
     """Wait of a caller with ``ahead`` competing callers before it.
 
     ``mu``: per-agent handle rate (1 / mean of talk + wrap-up), ``theta``: abandonment rate
-    (1 / mean patience), both per second.
+    (1 / mean patience), both per second. With ``given_served`` (the default) the mean and
+    the range are those of the wait *given that the caller is answered* (stage rates
+    ``s*mu + (i+1)*theta``); without it, of the wait if the caller never hangs up (stage
+    rates ``s*mu + i*theta``). The two differ by less than ``1 / (s*mu)``.
     """
     if ahead < 0:
         raise InvalidValue(f"callers ahead must be >= 0, got {ahead}")
@@ -56,7 +71,12 @@ def estimate_wait(
     if eligible_agents <= 0:
         inf = math.inf
         return WaitEstimate(ahead + 1, 0, inf, inf, inf, coverage)
-    base = eligible_agents * mu
+    # Answered means the caller's own exponential patience outlasted the wait W: conditioning
+    # on that weights W's density by exp(-theta*W), which turns each exponential stage of
+    # rate r into one of rate r + theta (Laplace transforms: prod r/(r+theta+u) / prod
+    # r/(r+theta)). The difference from the never-hang-up wait telescopes to
+    # 1/(s*mu) - 1/(s*mu + (n+1)*theta).
+    base = eligible_agents * mu + (theta if given_served else 0.0)
     mean = 0.0
     var = 0.0
     for i in range(ahead + 1):

@@ -16,10 +16,22 @@ from acd.core.ewt import RateTracker, estimate_wait, gamma_interval
 def test_formula_matches_the_sum_of_stage_means() -> None:
     s, mu, theta = 5, 1 / 240, 1 / 180
     est = estimate_wait(3, s, mu, theta)
-    expected = sum(1 / (s * mu + i * theta) for i in range(4))
+    # Given that the caller is answered, stage i ends at rate s*mu + (i+1)*theta.
+    expected = sum(1 / (s * mu + (i + 1) * theta) for i in range(4))
     assert est.mean_seconds == pytest.approx(expected)
     assert est.position == 4 and est.eligible_agents == 5
     assert est.low_seconds < est.mean_seconds < est.high_seconds
+    stays = estimate_wait(3, s, mu, theta, given_served=False)
+    assert stays.mean_seconds == pytest.approx(sum(1 / (s * mu + i * theta) for i in range(4)))
+
+
+@pytest.mark.parametrize("ahead", [0, 1, 7, 40])
+def test_answered_wait_is_shorter_by_the_telescoped_difference(ahead: int) -> None:
+    s, mu, theta = 3, 1 / 300, 1 / 120
+    served = estimate_wait(ahead, s, mu, theta).mean_seconds
+    stays = estimate_wait(ahead, s, mu, theta, given_served=False).mean_seconds
+    assert stays - served == pytest.approx(1 / (s * mu) - 1 / (s * mu + (ahead + 1) * theta))
+    assert stays - served < 1 / (s * mu)
 
 
 def test_without_abandonment_it_is_n_plus_one_over_s_mu() -> None:
@@ -36,13 +48,51 @@ def test_no_eligible_agent_means_unknown_wait() -> None:
 def test_range_covers_about_its_nominal_share_of_simulated_waits() -> None:
     rng = random.Random(7)
     s, mu, theta, ahead = 4, 1 / 200, 1 / 150, 6
-    est = estimate_wait(ahead, s, mu, theta, coverage=0.8)
+    est = estimate_wait(ahead, s, mu, theta, coverage=0.8, given_served=False)
     inside = 0
     trials = 20_000
     for _ in range(trials):
         wait = sum(rng.expovariate(s * mu + i * theta) for i in range(ahead + 1))
         inside += est.low_seconds <= wait <= est.high_seconds
     assert 0.77 < inside / trials < 0.83
+
+
+def _served_waits(
+    rng: random.Random, ahead: int, s: int, mu: float, theta: float, callers: int
+) -> list[float]:
+    """Waits of the callers who got an agent, in M/M/s+M with ``ahead`` callers ahead.
+
+    Every caller ahead has its own exponential patience; a caller ahead who hangs up moves
+    everybody behind forward. The caller's own patience decides whether it is answered."""
+    waits = []
+    for _ in range(callers):
+        now, left = 0.0, ahead
+        own_patience = rng.expovariate(theta)
+        while True:
+            now += rng.expovariate(s * mu + left * theta)
+            if now > own_patience:
+                break  # hung up: not answered, not scored
+            if left == 0:
+                waits.append(now)
+                break
+            left -= 1  # an agent took the head of the line or a caller ahead hung up
+    return waits
+
+
+@pytest.mark.parametrize(("ahead", "s"), [(0, 1), (3, 2), (12, 5)])
+def test_mean_and_range_fit_the_waits_of_answered_callers(ahead: int, s: int) -> None:
+    rng = random.Random(11 + ahead)
+    mu, theta = 1 / 300, 1 / 180
+    waits = _served_waits(rng, ahead, s, mu, theta, 40_000)
+    observed = sum(waits) / len(waits)
+    est = estimate_wait(ahead, s, mu, theta)
+    assert est.mean_seconds == pytest.approx(observed, rel=0.03)
+    # The never-hang-up wait overstates what answered callers see (by 1/(s*mu) at most).
+    stays = estimate_wait(ahead, s, mu, theta, given_served=False)
+    assert stays.mean_seconds > observed * 1.1
+    below = sum(w < est.low_seconds for w in waits) / len(waits)
+    above = sum(w > est.high_seconds for w in waits) / len(waits)
+    assert 0.08 < below < 0.12 and 0.08 < above < 0.12
 
 
 def test_gamma_interval_of_an_exponential_is_close_to_exact() -> None:
