@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.config",
     "acd.commands.serve",
     "acd.commands.recording",
+    "acd.commands.report",
 )
 
 
