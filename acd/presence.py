@@ -42,12 +42,27 @@ class PresenceStore:
                 state = AgentState(entry["state"])
             except (KeyError, TypeError, ValueError):
                 continue
-            result[agent_id] = (_RESTORED_AS.get(state, state), entry.get("reason"))
-            self._data[agent_id] = {"state": state.value, "reason": entry.get("reason")}
+            restorable = _RESTORED_AS.get(state, state)
+            reason = entry.get("reason") if restorable is AgentState.BREAK else None
+            result[agent_id] = (restorable, reason)
+            self._data[agent_id] = {"state": restorable.value, "reason": reason}
         return result
 
     def record(self, agent_id: str, state: AgentState, reason: str | None) -> None:
-        self._data[agent_id] = {"state": state.value, "reason": reason}
+        """Save an agent's state if what a restart would restore changes.
+
+        Ringing, on a call and wrap-up all come back as available, so an agent going round
+        the call cycle writes nothing: the file is rewritten on log-in, log-out and breaks
+        only, never on the dispatch path of a call.
+        """
+        restorable = _RESTORED_AS.get(state, state)
+        entry: dict[str, str | None] = {
+            "state": restorable.value,
+            "reason": reason if restorable is AgentState.BREAK else None,
+        }
+        if self._data.get(agent_id) == entry:
+            return
+        self._data[agent_id] = entry
         self.flush()
 
     def flush(self) -> None:
