@@ -77,6 +77,7 @@ def test_result_has_every_key(tiny: dict[str, Any]) -> None:
         assert key in tiny, key
     assert (tiny["agents"], tiny["skills"], tiny["calls"]) == (200, 10, 2000)
     assert tiny["explain"] is True
+    assert (tiny["explain_candidates"], tiny["explain_sample"]) == (10, 5)
     json.dumps(tiny, allow_nan=False)
 
 
@@ -98,6 +99,8 @@ def test_a_queue_builds_up_and_every_call_is_accounted_for(tiny: dict[str, Any])
 
 def test_percentiles_are_ordered(tiny: dict[str, Any]) -> None:
     assert 0 < tiny["p50_us"] <= tiny["p99_us"] <= tiny["max_us"]
+    assert 0 < tiny["cpu_p50_us"] <= tiny["cpu_p99_us"]
+    assert tiny["runqueue_wait_s"] is None or tiny["runqueue_wait_s"] >= 0
     buckets = tiny["by_waiting"]
     assert [b["waiting"] for b in buckets] == ["<100", "100-1k", "1k-10k", ">=10k"]
     assert sum(b["decisions"] for b in buckets) == tiny["decisions"]

@@ -18,8 +18,16 @@ A *decision* is one ``Router.handle`` call that searched for a match: every ``Ca
 and every event after which an agent became available (wrap-up ended by ``Tick`` or
 ``WrapUpDone``, a call ended in a queue without wrap-up). Relaxation ``Tick``\\ s that produced
 an offer count too. Only ``handle`` is timed (``time.perf_counter_ns``); building the agents
-and the events, answering offers and the bookkeeping are not. Explanations stay on: every
-real offer records one.
+and the events, answering offers and the bookkeeping are not. The same decisions are also
+timed in CPU time of the thread (``cpu_p50_us``, ``cpu_p99_us``), and ``runqueue_wait_s`` is
+how long the process waited for a CPU during the run (Linux): on a shared host the wall-clock
+tail includes other processes' time slices, the CPU time does not. Explanations stay on: every
+real offer records one, with the router's default bounds (the best ``explain_candidates``
+candidates in full, every left-out agent counted by reason, ``explain_sample`` named per
+reason).
+
+The setup's objects are frozen out of the garbage collector (``gc.freeze()``) before the timed
+run, as a long-running daemon should once it has loaded its agents and configuration.
 """
 
 from __future__ import annotations
@@ -221,6 +229,15 @@ def _brief(ns: Sequence[int]) -> dict[str, Any]:
     return {key: stats[key] for key in ("decisions", "p50_us", "p99_us")}
 
 
+def runqueue_wait_ns() -> int | None:
+    """Nanoseconds this process has waited for a CPU so far (Linux ``schedstat``), or None."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
@@ -254,6 +271,7 @@ class _Samples:
     """One entry per decision: nanoseconds, waiting calls before it, side, whether it rang."""
 
     took: array[int] = field(default_factory=lambda: array("q"))
+    cpu: array[int] = field(default_factory=lambda: array("q"))  # thread CPU time
     waited: array[int] = field(default_factory=lambda: array("q"))
     agent_side: array[int] = field(default_factory=lambda: array("b"))
     rang: array[int] = field(default_factory=lambda: array("b"))
@@ -279,6 +297,7 @@ def _drive(router: Router, plans: Sequence[_CallPlan], rng: random.Random) -> _S
     available = AgentState.AVAILABLE
     handle = router.handle
     clock = time.perf_counter_ns
+    cpu_clock = time.thread_time_ns
     while True:
         t_arrival = plans[next_arrival].event.at if next_arrival < len(plans) else math.inf
         t_pending = pending[0][0] if pending else math.inf
@@ -310,9 +329,11 @@ def _drive(router: Router, plans: Sequence[_CallPlan], rng: random.Random) -> _S
                 heapq.heappush(pending, (event.at + plan.patience, seq, _ABANDON, event.call_id))
 
         queued = len(waiting)
+        cpu_began = cpu_clock()
         began = clock()
         out = handle(event)
         elapsed = clock() - began
+        cpu_elapsed = cpu_clock() - cpu_began
         samples.handled += 1
         arrived = False
         if isinstance(event, CallArrived):
@@ -340,6 +361,7 @@ def _drive(router: Router, plans: Sequence[_CallPlan], rng: random.Random) -> _S
 
         if arrived or freed or rang:
             samples.took.append(elapsed)
+            samples.cpu.append(cpu_elapsed)
             samples.waited.append(queued)
             samples.agent_side.append(freed)
             samples.rang.append(rang)
@@ -409,11 +431,12 @@ def run(
     plans = build_calls(rng, profiles, calls, waiting_target, start)
     router = build_router(skill_names, profiles, start)
     # The setup's objects (agents, pre-built events) are not the router's garbage: keep the
-    # collector from rescanning them during the timed run, as a long-lived daemon would.
+    # collector from rescanning them during the timed run, as a daemon should after start-up.
     gc.collect()
     gc.freeze()
     setup_s = time.perf_counter() - setup_started
 
+    waited_before = runqueue_wait_ns()
     run_started = time.perf_counter()
     try:
         with _GcPauses() as pauses:
@@ -421,6 +444,11 @@ def run(
     finally:
         gc.unfreeze()
     run_s = time.perf_counter() - run_started
+    waited_after = runqueue_wait_ns()
+    if waited_before is None or waited_after is None:
+        runqueue_wait_s = None
+    else:
+        runqueue_wait_s = round((waited_after - waited_before) / 1e9, 2)
 
     left = router.waiting_calls()
     if left or samples.answered + samples.abandoned != calls:
@@ -431,6 +459,7 @@ def run(
 
     ns = samples.took.tolist()
     overall = _stats(ns)
+    cpu = _stats(samples.cpu.tolist())
     total_s = sum(ns) / 1e9
     breakdown = _breakdown(samples)
     return {
@@ -440,6 +469,8 @@ def run(
         "calls": calls,
         "seed": seed,
         "explain": router.explain,
+        "explain_candidates": router.explain_candidates,
+        "explain_sample": router.explain_sample,
         "decisions": overall["decisions"],
         "decisions_call_side": breakdown["by_side"]["call_side"]["decisions"],
         "decisions_agent_side": breakdown["by_side"]["agent_side"]["decisions"],
@@ -450,6 +481,8 @@ def run(
         "p99_us": overall["p99_us"],
         "max_us": overall["max_us"],
         "mean_us": overall["mean_us"],
+        "cpu_p50_us": cpu["p50_us"],
+        "cpu_p99_us": cpu["p99_us"],
         **breakdown,
         "peak_waiting": samples.peak_waiting,
         "waiting_target": waiting_target,
@@ -461,6 +494,7 @@ def run(
         "gc_max_pause_ms": round(pauses.longest_ns / 1e6, 1),
         "setup_s": round(setup_s, 2),
         "run_s": round(run_s, 2),
+        "runqueue_wait_s": runqueue_wait_s,
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -5,19 +5,25 @@ Indexes keep every decision cheap whatever the number of agents and waiting call
 * free agents live in one heap per (skill, language), ordered by level (highest first), then
   talk time today (least first), then the time they became free (longest idle first);
 * waiting calls live in one heap per (skill, language, minimum level) of each requirement tier
-  they currently accept, ordered by priority (highest first), queue weight (highest first),
-  then arrival (first come, first served).
+  they currently accept and the other skills they need too (none for most calls), ordered by
+  priority (highest first), queue weight (highest first), then arrival (first come, first
+  served).
 
 Entries are invalidated lazily (a token on the agent, a generation on the call) and dropped
-when they reach the top of their heap. See ``docs/routing.md`` for the rules.
+when they reach the top of their heap. For the routing explanation, every skill group also
+keeps its agents by what keeps them from an offer whatever the call (logged out, on break,
+..., or free), so an offer counts the left-out agents without looking at each of them. See
+``docs/routing.md`` for the rules.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import tzinfo
+from itertools import islice
 from typing import Any
 
 from acd.core.agents import Agent, AgentAction, AgentProfile, AgentState
@@ -60,7 +66,7 @@ from acd.core.events import (
 )
 from acd.core.ewt import RateTracker, WaitEstimate, estimate_wait
 from acd.core.explain import Candidate, Exclusion, ExclusionReason, OfferExplanation
-from acd.core.queues import QueueConfig
+from acd.core.queues import MAX_LEVEL, QueueConfig
 
 S = AgentState
 A = AgentAction
@@ -72,6 +78,37 @@ STAFFED_STATES = frozenset({S.AVAILABLE, S.RINGING, S.ON_CALL, S.WRAP_UP})
 TierRequirement = tuple[str, int, tuple[SkillRequirement, ...]]
 AgentEntry = tuple[int, float, float, str, int]  # (-level, talk today, free since, id, token)
 CallEntry = tuple[tuple[int, int, float, int], str, int]  # (sort key, call id, generation)
+Needs = tuple[SkillRequirement, ...]  # a call's other requirements: () for most calls
+# (skill, language) -> min level -> other requirements -> heap of the waiting calls
+CallHeaps = dict[tuple[str, str], dict[int, dict[Needs, list[CallEntry]]]]
+# (tier, -level, talk today, -idle seconds, agent id): how candidates rank, best first
+CandidateKey = tuple[int, int, float, float, str]
+# An agent in a skill group: (its languages as bits, its level in the skill, the agent); what
+# an explanation needs of a free agent, without touching the agent's records.
+GroupEntry = tuple[int, int, Agent]
+
+R = ExclusionReason
+#: Where an agent stands in the explanation index of each of its skill groups: the reason it
+#: is left out of every offer, or ``None`` when it is free and the call decides.
+Category = ExclusionReason | None
+FREE: Category = None
+STATE_REASONS: dict[AgentState, ExclusionReason] = {
+    S.LOGGED_OUT: R.LOGGED_OUT,
+    S.BREAK: R.ON_BREAK,
+    S.WRAP_UP: R.WRAP_UP,
+    S.RINGING: R.RINGING_ELSEWHERE,
+    S.ON_CALL: R.ON_CALL,
+}
+#: Reasons that do not depend on the call, in the order they are checked.
+AGENT_REASONS: tuple[ExclusionReason, ...] = (
+    *STATE_REASONS.values(),
+    R.PHONE_UNREGISTERED,
+    R.PHONE_BUSY,
+)
+CATEGORIES: tuple[Category, ...] = (FREE, *AGENT_REASONS)
+Group = dict[Category, dict[str, GroupEntry]]  # category -> agent ID -> entry
+ALL_REASONS: tuple[ExclusionReason, ...] = tuple(R)
+REASON_ORDER: dict[ExclusionReason, int] = {reason: i for i, reason in enumerate(ALL_REASONS)}
 
 
 class Router:
@@ -81,10 +118,23 @@ class Router:
         *,
         skills: Iterable[str] = (),
         explain: bool = True,
+        explain_candidates: int = 10,
+        explain_sample: int = 5,
         start: float = 0.0,
     ) -> None:
+        """``explain_candidates`` (at least 1) is how many candidates an explanation lists in
+        full, best first; ``explain_sample`` how many left-out agents it names per reason
+        (all of them are counted)."""
+        for name, value, least in (
+            ("explain_candidates", explain_candidates, 1),
+            ("explain_sample", explain_sample, 0),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise InvalidValue(f"{name} must be an integer >= {least}, got {value!r}")
         self.day = BusinessDay(time_zone)
         self.explain = explain
+        self.explain_candidates = explain_candidates
+        self.explain_sample = explain_sample
         self.now = self._check_time(start, 0.0)
         self.skills: set[str] = set(skills)
         self.queues: dict[str, QueueConfig] = {}
@@ -92,8 +142,15 @@ class Router:
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, Call] = {}
         self._agents_by_skill: dict[str, set[str]] = {}
+        # skill -> category -> the agents in it, in the order they entered it
+        self._groups: dict[str, Group] = {}
+        self._category: dict[str, Category] = {}
+        self._entries: dict[str, dict[str, GroupEntry]] = {}  # agent ID -> skill -> entry
+        # skill -> language -> level -> the free agents of the group who speak it
+        self._free_index: dict[str, dict[str, list[dict[str, GroupEntry]]]] = {}
+        self._language_bits: dict[str, int] = {}
         self._agent_heaps: dict[tuple[str, str], list[AgentEntry]] = {}
-        self._call_heaps: dict[tuple[str, str, int], list[CallEntry]] = {}
+        self._call_heaps: CallHeaps = {}  # only heaps that may hold calls: see _best_call_for
         self._timers: list[tuple[float, int, str, str, int]] = []
         self._seq = 0
         self._dirty_calls: list[str] = []
@@ -138,9 +195,10 @@ class Router:
         if profile.agent_id in self.agents:
             raise DuplicateId("agent", profile.agent_id)
         self._check_skills(profile.skills)
-        self.agents[profile.agent_id] = Agent(profile=profile, state_since=self.now)
+        agent = self.agents[profile.agent_id] = Agent(profile=profile, state_since=self.now)
         for skill in profile.skills:
             self._agents_by_skill.setdefault(skill, set()).add(profile.agent_id)
+        self._join_groups(agent)
 
     def update_agent(self, profile: AgentProfile) -> list[Command]:
         """Change an agent's skills, languages or name; takes effect for the next decision."""
@@ -150,7 +208,9 @@ class Router:
             self._agents_by_skill[skill].discard(agent.agent_id)
         for skill in profile.skills:
             self._agents_by_skill.setdefault(skill, set()).add(agent.agent_id)
+        self._leave_groups(agent)
         agent.profile = profile
+        self._join_groups(agent)
         agent.state_seq += 1
         self._index_agent(agent)
         return self._finish(self.now)
@@ -161,6 +221,7 @@ class Router:
             raise IllegalTransition(f"agent {agent_id!r}", agent.state.value, "be removed")
         for skill in agent.profile.skills:
             self._agents_by_skill[skill].discard(agent_id)
+        self._leave_groups(agent)
         del self.agents[agent_id]
 
     # ------------------------------------------------------------------ the one entry point
@@ -353,6 +414,7 @@ class Router:
         if event.busy is not None:
             agent.phone_busy = event.busy
         agent.state_seq += 1
+        self._regroup(agent)
         if agent.state is S.RINGING and not agent.phone_registered:
             self._offer_failed(agent, event.at, "phone_unregistered", miss=False)
         else:
@@ -460,6 +522,7 @@ class Router:
         agent.state_seq += 1
         agent.deadline = None
         agent.break_reason = reason if new is S.BREAK else None
+        self._regroup(agent)
         self._out.append(AgentStateChanged(at, agent.agent_id, old, new, reason))
         if new is S.AVAILABLE:
             agent.available_since = at
@@ -564,9 +627,11 @@ class Router:
         """Most qualified free agent: lowest tier, highest level, least talk, longest idle.
 
         Agents who already missed this call are taken only when nobody else is free, so a
-        ring-no-answer moves on to the next agent.
+        ring-no-answer moves on to the next agent; and only if this is the call they would pick
+        themselves: one who just missed this call and has an earlier call waiting takes that
+        one (as an agent looking for a call) and this call waits.
         """
-        fallback: Agent | None = None
+        fallbacks: list[Agent] = []
         for tier in range(call.active_tiers):
             skill, min_level, others = self._tier_requirement(call, tier)
             heap = self._agent_heaps.get((skill, call.language))
@@ -586,56 +651,64 @@ class Router:
                     if agent.agent_id not in call.missed_by:
                         found = agent
                         break
-                    if fallback is None:
-                        fallback = agent
+                    if agent not in fallbacks:
+                        fallbacks.append(agent)
                 set_aside.append(heapq.heappop(heap))
             for entry in set_aside:
                 heapq.heappush(heap, entry)
             if found is not None:
                 return found
-        return fallback
+        for agent in fallbacks:
+            if self._best_call_for(agent) is call:
+                return agent
+        self._dirty_agents.extend(agent.agent_id for agent in fallbacks)
+        return None
 
     def _best_call_for(self, agent: Agent) -> Call | None:
-        """The waiting call this agent fits with the highest priority, then longest wait."""
+        """The waiting call this agent fits with the highest priority, then longest wait.
+
+        Calls are kept apart by what else they need besides the heap's skill, so the top of
+        every heap whose other needs the agent meets is a call it can take: one peek per heap,
+        whatever the length of the queue.
+        """
         best: Call | None = None
         skills = agent.profile.skills
+        languages = agent.profile.languages
+        call_heaps = self._call_heaps
+        emptied: list[tuple[dict[int, dict[Needs, list[CallEntry]]], int, Needs]] = []
         for skill, level in skills.items():
-            for language in agent.profile.languages:
-                for min_level in range(1, level + 1):
-                    heap = self._call_heaps.get((skill, language, min_level))
-                    if not heap:
+            for language in languages:
+                by_level = call_heaps.get((skill, language))
+                if not by_level:
+                    continue
+                for min_level, by_needs in by_level.items():
+                    if min_level > level:
                         continue
-                    call = self._top_call(heap, skills)
-                    if call is not None and (best is None or call.sort_key < best.sort_key):
-                        best = call
+                    for needs, heap in by_needs.items():
+                        if needs and not _meets(skills, needs):
+                            continue
+                        call = self._top_call(heap)
+                        if call is None:
+                            emptied.append((by_level, min_level, needs))
+                        elif best is None or call.sort_key < best.sort_key:
+                            best = call
+        for by_level, min_level, needs in emptied:  # keep only heaps with calls to look at
+            by_needs = by_level[min_level]
+            del by_needs[needs]
+            if not by_needs:
+                del by_level[min_level]
         return best
 
-    def _top_call(self, heap: list[CallEntry], skills: dict[str, int] | Any) -> Call | None:
+    def _top_call(self, heap: list[CallEntry]) -> Call | None:
+        """The first call of ``heap`` still waiting; drops the entries no longer valid."""
+        calls = self.calls
+        waiting = CallStatus.WAITING
         while heap:
             _, call_id, generation = heap[0]
-            call = self.calls.get(call_id)
-            if (
-                call is None
-                or call.status is not CallStatus.WAITING
-                or (call.generation != generation)
-            ):
-                heapq.heappop(heap)
-                continue
-            if len(call.requirements) == 1 or _meets(skills, call.requirements[1:]):
+            call = calls.get(call_id)
+            if call is not None and call.status is waiting and call.generation == generation:
                 return call
-            break
-        else:
-            return None
-        # Multi-skill call at the top that this agent cannot take: look deeper, in order.
-        for _, call_id, generation in sorted(heap)[1:]:
-            call = self.calls.get(call_id)
-            if (
-                call is not None
-                and call.status is CallStatus.WAITING
-                and call.generation == generation
-                and _meets(skills, call.requirements[1:])
-            ):
-                return call
+            heapq.heappop(heap)
         return None
 
     def _tier_requirement(self, call: Call, tier: int) -> TierRequirement:
@@ -672,9 +745,11 @@ class Router:
         self._dirty_calls.append(call.call_id)
 
     def _push_call_entry(self, call: Call, tier: int) -> None:
-        skill, min_level, _ = self._tier_requirement(call, tier)
-        heap = self._call_heaps.setdefault((skill, call.language, min_level), [])
-        heapq.heappush(heap, (call.sort_key, call.call_id, call.generation))
+        skill, min_level, needs = self._tier_requirement(call, tier)
+        by_level = self._call_heaps.setdefault((skill, call.language), {})
+        by_needs = by_level.setdefault(min_level, {})
+        entry = (call.sort_key, call.call_id, call.generation)
+        heapq.heappush(by_needs.setdefault(needs, []), entry)
 
     def _activate_tier(self, call: Call, tier: int) -> None:
         if tier < call.active_tiers:
@@ -696,89 +771,254 @@ class Router:
         return agent is not None and agent.state.value == kind and agent.deadline == deadline
 
     # ------------------------------------------------------------------ explanation
+    # Every skill group keeps its agents by category (``_groups``) as entries of (languages as
+    # bits, level in the skill, agent); its free agents are also kept by language and level
+    # (``_free_index``). The usual offer is then explained from the sizes of those dicts,
+    # looking only at the agents it lists.
+
+    def _join_groups(self, agent: Agent) -> None:
+        bits = self._language_bits
+        mask = 0
+        for language in agent.profile.languages:
+            bit = bits.get(language)
+            if bit is None:
+                bit = bits[language] = 1 << len(bits)
+            mask |= bit
+        entries = {skill: (mask, level, agent) for skill, level in agent.profile.skills.items()}
+        self._entries[agent.agent_id] = entries
+        category = self._category[agent.agent_id] = _category(agent)
+        for skill, entry in entries.items():
+            group = self._groups.get(skill)
+            if group is None:
+                group = self._groups[skill] = {c: {} for c in CATEGORIES}
+            group[category][agent.agent_id] = entry
+        if category is FREE:
+            self._index_free(agent, entries)
+
+    def _leave_groups(self, agent: Agent) -> None:
+        """Take ``agent`` out of its skill groups (before its profile changes)."""
+        category = self._category.pop(agent.agent_id)
+        entries = self._entries.pop(agent.agent_id)
+        for skill in entries:
+            del self._groups[skill][category][agent.agent_id]
+        if category is FREE:
+            self._unindex_free(agent, entries)
+
+    def _regroup(self, agent: Agent) -> None:
+        """Move ``agent`` to its new category in its skill groups, if it changed."""
+        agent_id = agent.agent_id
+        old = self._category[agent_id]
+        new = _category(agent)
+        if new is old:
+            return
+        self._category[agent_id] = new
+        groups = self._groups
+        entries = self._entries[agent_id]
+        for skill, entry in entries.items():
+            group = groups[skill]
+            del group[old][agent_id]
+            group[new][agent_id] = entry
+        if old is FREE:
+            self._unindex_free(agent, entries)
+        elif new is FREE:
+            self._index_free(agent, entries)
+
+    def _index_free(self, agent: Agent, entries: dict[str, GroupEntry]) -> None:
+        agent_id = agent.agent_id
+        for skill, entry in entries.items():
+            by_language = self._free_index.setdefault(skill, {})
+            for language in agent.profile.languages:
+                by_level = by_language.get(language)
+                if by_level is None:
+                    by_level = by_language[language] = [{} for _ in range(MAX_LEVEL + 1)]
+                by_level[entry[1]][agent_id] = entry
+
+    def _unindex_free(self, agent: Agent, entries: dict[str, GroupEntry]) -> None:
+        agent_id = agent.agent_id
+        for skill, entry in entries.items():
+            by_language = self._free_index[skill]
+            for language in agent.profile.languages:
+                del by_language[language][entry[1]][agent_id]
 
     def _explain(self, call: Call, chosen: Agent, trigger: str, at: float) -> OfferExplanation:
+        """The offer of ``call`` to ``chosen`` as it stands now, before the agent rings.
+
+        The skill group is every agent with a skill of one of the call's active tiers. Agents
+        left out whatever the call are counted from the group's index. So are the free ones
+        for a call that needs one skill; for one that needs more (or is relaxed to another
+        skill) each free agent of the group is looked at. Either way, only the agents listed
+        are looked at in full.
+        """
         tiers = [self._tier_requirement(call, t) for t in range(call.active_tiers)]
-        pool: set[str] = set()
+        groups: list[Group] = []
+        seen: set[str] = set()
         for skill, _, _ in tiers:
-            pool |= self._agents_by_skill.get(skill, set())
-        day = self.day.day_number(at)
-        candidates: list[Candidate] = []
+            group = self._groups.get(skill)
+            if group is not None and skill not in seen:
+                seen.add(skill)
+                groups.append(group)
+
+        def members(category: Category) -> dict[str, GroupEntry]:
+            if len(groups) == 1:
+                return groups[0][category]
+            merged: dict[str, GroupEntry] = {}  # an agent with two of the skills counts once
+            for group in groups:
+                merged.update(group[category])
+            return merged
+
+        sample = self.explain_sample
+        counts: dict[ExclusionReason, int] = {}
         excluded: list[Exclusion] = []
-        for agent_id in pool:
-            agent = self.agents[agent_id]
-            exclusion = self._exclusion(agent, call, tiers)
-            if exclusion is not None:
-                excluded.append(exclusion)
-                continue
-            tier = self.qualifies(agent, call)
-            skill = tiers[tier or 0][0]
-            candidates.append(
-                Candidate(
-                    agent_id,
-                    agent_id in call.missed_by,
-                    tier or 0,
-                    agent.profile.skills[skill],
-                    agent.talk_today(day),
-                    at - agent.available_since,
-                )
-            )
-        candidates.sort(
-            key=lambda c: (
-                c.agent_id != chosen.agent_id,
-                c.missed_this_call,
-                c.tier,
-                -c.level,
-                c.talk_today_seconds,
-                -c.idle_seconds,
-                c.agent_id,
-            )
-        )
-        excluded.sort(key=lambda e: e.agent_id)
+        for reason in AGENT_REASONS:
+            agents = members(reason)
+            if agents:
+                counts[reason] = len(agents)
+                for _, _, agent in islice(agents.values(), sample):
+                    excluded.append(Exclusion(agent.agent_id, reason, _detail(reason, agent)))
+
+        # Free agents: the call decides. Each is a candidate, or left out for its language or a
+        # level; only ``sample`` of those are named. Candidates are bucketed by (tier, level):
+        # the full score is worked out for the few that make the list.
+        language = call.language
+        others = call.requirements[1:]
+        primary = tiers[0][0]
+        free = members(FREE)
+        buckets: dict[int, dict[str, GroupEntry]] = {}  # tier * 16 - level -> candidates
+        wrong_language: list[str] = []
+        below_level: list[Agent] = []  # below the call's own skill level in every tier
+        n_wrong_language = n_below_level = 0
+        unmet_other: list[tuple[Agent, SkillRequirement]] = []  # lacking another skill
+        if not others and all(skill == primary for skill, _, _ in tiers):
+            tier_of = _tier_table(tuple(min_level for _, min_level, _ in tiers))
+            speakers = 0
+            for level, agents in enumerate(self._free_index.get(primary, {}).get(language, ())):
+                if not agents:
+                    continue
+                speakers += len(agents)
+                tier = tier_of[level]
+                if tier is not None:
+                    buckets[tier * 16 - level] = agents
+                else:
+                    n_below_level += len(agents)
+                    for _, _, agent in islice(agents.values(), sample - len(below_level)):
+                        below_level.append(agent)
+            n_wrong_language = len(free) - speakers
+            bit = self._language_bits.get(language, 0)
+            wanted = min(sample, n_wrong_language)
+            for agent_id, (languages, _, _) in free.items():
+                if len(wrong_language) >= wanted:
+                    break
+                if not languages & bit:
+                    wrong_language.append(agent_id)
+        else:
+            levels = [(t, skill, min_level) for t, (skill, min_level, _) in enumerate(tiers)]
+            for agent_id, entry in free.items():
+                agent = entry[2]
+                profile = agent.profile
+                if language not in profile.languages:
+                    n_wrong_language += 1
+                    if len(wrong_language) < sample:
+                        wrong_language.append(agent_id)
+                    continue
+                skills = profile.skills
+                unmet = None
+                for req in others:
+                    if skills.get(req.skill, 0) < req.min_level:
+                        unmet = req
+                        break
+                if unmet is not None:
+                    unmet_other.append((agent, unmet))
+                    continue
+                for tier, skill, min_level in levels:
+                    level = skills.get(skill, 0)
+                    if level >= min_level:
+                        bucket = buckets.get(tier * 16 - level)
+                        if bucket is None:
+                            buckets[tier * 16 - level] = {agent_id: entry}
+                        else:
+                            bucket[agent_id] = entry
+                        break
+                else:
+                    n_below_level += 1
+                    if len(below_level) < sample:
+                        below_level.append(agent)
+
+        if n_wrong_language:
+            counts[R.WRONG_LANGUAGE] = n_wrong_language
+            detail = f"needs {language}"
+            excluded += [
+                Exclusion(agent_id, R.WRONG_LANGUAGE, detail) for agent_id in wrong_language
+            ]
+        if n_below_level:
+            counts[R.BELOW_LEVEL] = n_below_level
+        lowest = min(level for _, level, _ in tiers)
+        unfit = [(agent, R.BELOW_LEVEL, primary, lowest) for agent in below_level]
+        for agent, req in unmet_other:
+            reason = R.BELOW_LEVEL if req.skill in agent.profile.skills else R.MISSING_SKILL
+            counts[reason] = counts.get(reason, 0) + 1
+            unfit.append((agent, reason, req.skill, req.min_level))
+        named: dict[ExclusionReason, int] = {}
+        for agent, reason, skill, need in unfit:
+            if named.get(reason, 0) < sample:
+                named[reason] = named.get(reason, 0) + 1
+                has = agent.profile.skills.get(skill, 0)
+                detail = f"{skill}: has {has}, needs {need}"
+                excluded.append(Exclusion(agent.agent_id, reason, detail))
+
+        excluded.sort(key=lambda e: (REASON_ORDER[e.reason], e.agent_id))
         return OfferExplanation(
-            call.call_id, chosen.agent_id, trigger, tuple(candidates), tuple(excluded)
+            call.call_id,
+            chosen.agent_id,
+            trigger,
+            self._top_candidates(call, chosen, buckets, at),
+            tuple(excluded),
+            sum(map(len, buckets.values())),
+            {reason: counts[reason] for reason in ALL_REASONS if reason in counts},
         )
 
-    def _exclusion(
-        self, agent: Agent, call: Call, tiers: list[TierRequirement]
-    ) -> Exclusion | None:
-        aid = agent.agent_id
-        state = agent.state
-        if state is S.LOGGED_OUT:
-            return Exclusion(aid, ExclusionReason.LOGGED_OUT)
-        if state is S.BREAK:
-            return Exclusion(aid, ExclusionReason.ON_BREAK, agent.break_reason or "")
-        if state is S.WRAP_UP:
-            return Exclusion(aid, ExclusionReason.WRAP_UP)
-        if state is S.RINGING:
-            return Exclusion(aid, ExclusionReason.RINGING_ELSEWHERE, agent.call_id or "")
-        if state is S.ON_CALL:
-            return Exclusion(aid, ExclusionReason.ON_CALL, agent.call_id or "")
-        if not agent.phone_registered:
-            return Exclusion(aid, ExclusionReason.PHONE_UNREGISTERED)
-        if agent.phone_busy:
-            return Exclusion(aid, ExclusionReason.PHONE_BUSY)
-        if call.language not in agent.profile.languages:
-            return Exclusion(aid, ExclusionReason.WRONG_LANGUAGE, f"needs {call.language}")
-        if self.qualifies(agent, call) is None:
-            skills = agent.profile.skills
-            for req in call.requirements[1:]:
-                if skills.get(req.skill, 0) < req.min_level:
-                    return Exclusion(
-                        aid,
-                        ExclusionReason.MISSING_SKILL
-                        if req.skill not in skills
-                        else ExclusionReason.BELOW_LEVEL,
-                        f"{req.skill}: has {skills.get(req.skill, 0)}, needs {req.min_level}",
-                    )
-            best_needed = min(level for _, level, _ in tiers)
-            skill = tiers[0][0]
-            return Exclusion(
-                aid,
-                ExclusionReason.BELOW_LEVEL,
-                f"{skill}: has {skills.get(skill, 0)}, needs {best_needed}",
-            )
-        return None
+    def _top_candidates(
+        self, call: Call, chosen: Agent, buckets: dict[int, dict[str, GroupEntry]], at: float
+    ) -> tuple[Candidate, ...]:
+        """The chosen agent, then the best of the others: those who have not missed this call
+        bucket by bucket, then those who have; at most ``explain_candidates``."""
+        limit = self.explain_candidates
+        day = self.day.day_number(at)
+        missed_by = call.missed_by
+        chosen_id = chosen.agent_id
+
+        def key(agent_id: str, agent: Agent, tier: int, level: int) -> CandidateKey:
+            talk = agent.talk_seconds if agent.talk_day == day else 0.0
+            return (tier, -level, talk, agent.available_since - at, agent_id)
+
+        ranks = sorted(buckets)
+        picked: list[tuple[bool, CandidateKey]] = []
+        missed: list[CandidateKey] = []
+        for rank in ranks:
+            bucket = buckets[rank]
+            tier, level = _tier_and_level(rank)
+            if chosen_id in bucket:
+                picked.append((chosen_id in missed_by, key(chosen_id, chosen, tier, level)))
+            for agent_id in missed_by:
+                entry = bucket.get(agent_id)
+                if entry is not None and agent_id != chosen_id:
+                    missed.append(key(agent_id, entry[2], tier, level))
+        for rank in ranks:
+            need = limit - len(picked)
+            if need <= 0:
+                break
+            tier, level = _tier_and_level(rank)
+            ranked = [
+                key(agent_id, agent, tier, level)
+                for agent_id, (_, _, agent) in buckets[rank].items()
+                if agent_id != chosen_id and agent_id not in missed_by
+            ]
+            best = sorted(ranked) if len(ranked) <= need else heapq.nsmallest(need, ranked)
+            picked += [(False, k) for k in best]
+        picked += [(True, k) for k in sorted(missed)[: max(0, limit - len(picked))]]
+        return tuple(
+            Candidate(agent_id, was_missed, tier, -level, talk, -idle)
+            for was_missed, (tier, level, talk, idle, agent_id) in picked
+        )
 
     # ------------------------------------------------------------------ lookups and checks
 
@@ -822,6 +1062,41 @@ class Router:
 
 def _meets(skills: Any, requirements: Iterable[SkillRequirement]) -> bool:
     return all(skills.get(r.skill, 0) >= r.min_level for r in requirements)
+
+
+def _category(agent: Agent) -> Category:
+    """Why ``agent`` is left out of any offer now (``FREE``: it is not, the call decides)."""
+    state = agent.state
+    if state is not S.AVAILABLE:
+        return STATE_REASONS[state]
+    if not agent.phone_registered:
+        return R.PHONE_UNREGISTERED
+    if agent.phone_busy:
+        return R.PHONE_BUSY
+    return FREE
+
+
+@functools.lru_cache(maxsize=256)
+def _tier_table(min_levels: tuple[int, ...]) -> tuple[int | None, ...]:
+    """For each level 0-10 of the one skill of all tiers, the first tier it meets, if any."""
+    return tuple(
+        next((tier for tier, least in enumerate(min_levels) if level >= least), None)
+        for level in range(MAX_LEVEL + 1)
+    )
+
+
+def _tier_and_level(rank: int) -> tuple[int, int]:
+    """Back from a candidate bucket's ``tier * 16 - level`` (level 1-10)."""
+    tier = -(-rank // 16)
+    return tier, tier * 16 - rank
+
+
+def _detail(reason: ExclusionReason, agent: Agent) -> str:
+    if reason is R.ON_BREAK:
+        return agent.break_reason or ""
+    if reason is R.RINGING_ELSEWHERE or reason is R.ON_CALL:
+        return agent.call_id or ""
+    return ""
 
 
 def iter_commands(commands: Iterable[Command], kind: type[Command]) -> Iterator[Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hypothesis.strategies as st
+from full_explain import check_summary, full_explanation
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from acd.core.agents import AgentProfile, AgentState
-from acd.core.calls import CallStatus, SkillRequirement
+from acd.core.agents import Agent, AgentProfile, AgentState
+from acd.core.calls import Call, CallStatus, SkillRequirement
 from acd.core.commands import Command, RingAgent
 from acd.core.errors import RoutingError
 from acd.core.events import (
@@ -25,6 +26,7 @@ from acd.core.events import (
     Tick,
     WrapUpDone,
 )
+from acd.core.explain import OfferExplanation
 from acd.core.queues import QueueConfig, RelaxationStep
 from acd.core.router import Router
 
@@ -42,7 +44,12 @@ agent_profiles = st.tuples(
 class RouterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.router = Router("Europe/Moscow", skills=SKILLS, start=T0)
+        # Small explanation limits, so that five agents already overflow them.
+        self.router = Router(
+            "Europe/Moscow", skills=SKILLS, start=T0, explain_candidates=2, explain_sample=1
+        )
+        self.router._explain = self._checked_explain  # type: ignore[method-assign]
+        self.explained = 0
         self.router.add_queue(
             QueueConfig(
                 "q1",
@@ -58,6 +65,16 @@ class RouterMachine(RuleBasedStateMachine):
         self.last_out: list[Command] = []
         self.before_step: dict[str, bool] = {}
         self.last_event: Event | None = None
+
+    def _checked_explain(
+        self, call: Call, chosen: Agent, trigger: str, at: float
+    ) -> OfferExplanation:
+        """Every explanation summarises a full scan of the skill group at the same moment."""
+        candidates, excluded = full_explanation(self.router, call, chosen.agent_id, at)
+        got = Router._explain(self.router, call, chosen, trigger, at)
+        check_summary(got, candidates, excluded, top=2, sample=1)
+        self.explained += 1
+        return got
 
     def send(self, event: Event) -> None:
         self.before_step = {a.agent_id: a.offerable for a in self.router.agents.values()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desk import T0, Desk, of
 
+from acd.core.agents import AgentProfile
 from acd.core.calls import CallOutcome, SkillRequirement
 from acd.core.commands import (
     AgentStateChanged,
@@ -15,6 +16,7 @@ from acd.core.commands import (
 )
 from acd.core.events import (
     AgentBreak,
+    AgentLoggedIn,
     AgentReady,
     CallAbandoned,
     CallEnded,
@@ -173,6 +175,45 @@ def test_agent_free_takes_only_calls_it_qualifies_for() -> None:
     assert rung(out) == [("fits", "anna")]
 
 
+def test_agent_free_looks_past_multi_skill_calls_it_cannot_take_in_queue_order() -> None:
+    d = Desk()
+    d.agent("anna", {"sales": 5})
+    d.send(AgentBreak, "anna", "lunch")
+    billing = (SkillRequirement("billing", 3),)
+    for i in range(30):  # in front: calls that also need billing, which anna lacks
+        d.call(f"two{i}", extra=billing)
+    d.call("gone")
+    d.send(CallAbandoned, "gone")  # a stale entry deep in the queue
+    for i in range(3):
+        d.call(f"plain{i}")
+    d.call("two_late", extra=billing)
+    d.call("urgent_late", priority=1, extra=billing)
+    assert rung(d.send(AgentReady, "anna", dt=1)) == [("plain0", "anna")]
+    serve(d, "plain0", "anna", talk=1)
+    assert d.router.agent("anna").call_id == "plain1"
+
+
+def test_agent_free_takes_the_first_call_it_fits_whatever_the_heap_shape() -> None:
+    """The in-order walk past calls an agent cannot take agrees with a full sort."""
+    import random
+
+    rng = random.Random(5)
+    for _ in range(20):
+        d = Desk()
+        d.agent("anna", {"sales": 5, "support": 2})
+        d.send(AgentBreak, "anna", "lunch")
+        for i in range(rng.randint(1, 60)):
+            needs = rng.choice([(), (SkillRequirement("billing"),), (SkillRequirement("support"),)])
+            d.call(f"c{i}", priority=rng.randint(0, 2), extra=needs, dt=rng.choice([0, 1]))
+            if rng.random() < 0.2:
+                d.send(CallAbandoned, f"c{i}")
+        fits = [
+            c for c in d.router.waiting_calls() if all(r.skill != "billing" for r in c.requirements)
+        ]
+        got = rung(d.send(AgentReady, "anna", dt=1))
+        assert got == ([(fits[0].call_id, "anna")] if fits else [])
+
+
 def test_ring_no_answer_requeues_in_place_and_tries_the_next_agent() -> None:
     d = Desk(ring_timeout_seconds=10, max_misses=3)
     d.agent("best", {"sales": 9})
@@ -203,6 +244,23 @@ def test_missed_agent_is_skipped_for_that_call_while_others_are_free() -> None:
     out = d.send(OfferRejected, "c1", "best", dt=1)
     assert rung(out) == [("c1", "second")]
     assert d.state("best") == "available"
+
+
+def test_agent_who_missed_a_call_takes_an_earlier_waiting_call_first() -> None:
+    """Found by the state machine: a1 misses c2 while c1 (earlier, same agents) waits; the
+    freed a1 must take c1, not be rung again for c2 (FIFO; a miss moves the call on)."""
+    d = Desk(ring_timeout_seconds=10, max_misses=2)
+    d.router.add_agent(AgentProfile("a0", "A0", {"sales": 1}))
+    d.router.add_agent(AgentProfile("a1", "A1", {"sales": 1}))
+    d.call("c1", dt=0)
+    d.send(AgentLoggedIn, "a0")
+    d.send(AgentBreak, "a0", "lunch", dt=1)  # after the call
+    d.call("c2", dt=0)
+    assert rung(d.send(AgentLoggedIn, "a1")) == [("c2", "a1")]
+    assert rung(d.send(Tick, dt=9)) == []  # a0 misses c1 and goes on break
+    out = d.send(Tick, dt=1)  # a1 misses c2
+    assert rung(out) == [("c1", "a1")]
+    assert d.router.call("c2").status.value == "waiting"
 
 
 def test_n_consecutive_misses_set_the_agent_not_ready() -> None:
