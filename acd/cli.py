@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.serve",
     "acd.commands.recording",
     "acd.commands.report",
+    "acd.commands.scenario",
 )
 
 
