@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.recording",
     "acd.commands.report",
     "acd.commands.scenario",
+    "acd.commands.prompts",
 )
 
 

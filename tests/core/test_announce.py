@@ -1,4 +1,7 @@
-"""Position and wait announcements, with Russian grammar for numbers of minutes."""
+"""Position and wait announcements, with Russian grammar for numbers of minutes.
+
+The words the number files say, for every number, are checked against the catalogue in
+``tests/prompts/test_spoken_numbers.py``."""
 
 from __future__ import annotations
 
@@ -36,13 +39,26 @@ def test_other_languages() -> None:
     assert plural_form(1, "kk") == plural_form(5, "kk") == "many"
 
 
+def digits(*names: str) -> list[Prompt]:
+    return [Prompt.file(f"digits/{name}") for name in names]
+
+
 def test_minutes_in_russian_are_feminine_and_agree_with_the_number() -> None:
-    assert minutes_phrase(1, "ru") == [Prompt("number", "1", "f"), Prompt.file("minutes-one")]
-    assert minutes_phrase(2, "ru")[1] == Prompt.file("minutes-few")
-    assert minutes_phrase(5, "ru")[1] == Prompt.file("minutes-many")
-    assert minutes_phrase(21, "ru", genitive=True)[1] == Prompt.file("minutes-gen-one")
-    assert minutes_phrase(6, "ru", genitive=True)[1] == Prompt.file("minutes-gen-many")
-    assert minutes_phrase(3, "kk")[0].gender == ""
+    assert minutes_phrase(1, "ru") == [*digits("1f"), Prompt.file("minutes-one")]
+    assert minutes_phrase(2, "ru") == [*digits("2f"), Prompt.file("minutes-few")]
+    assert minutes_phrase(5, "ru")[-1] == Prompt.file("minutes-many")
+    assert minutes_phrase(21, "ru", genitive=True) == [
+        *digits("gen-20", "gen-1f"),
+        Prompt.file("minutes-gen-one"),
+    ]
+    assert minutes_phrase(6, "ru", genitive=True)[-1] == Prompt.file("minutes-gen-many")
+
+
+def test_minutes_in_kazakh_do_not_agree_and_english_says_numbers() -> None:
+    assert minutes_phrase(1, "kk") == [*digits("1"), Prompt.file("minutes-many")]
+    assert minutes_phrase(3, "kk", genitive=True) == [*digits("3"), Prompt.file("minutes-many")]
+    assert minutes_phrase(1, "en") == [Prompt.number(1), Prompt.file("minutes-one")]
+    assert minutes_phrase(3, "en") == [Prompt.number(3), Prompt.file("minutes-many")]
 
 
 def est(position: int, mean: float, low: float, high: float) -> WaitEstimate:
@@ -53,11 +69,30 @@ def test_position_and_range() -> None:
     prompts = wait_announcement(est(4, 300, 250, 350), "ru")
     assert prompts == [
         Prompt.file("your-position"),
+        *digits("4"),
+        Prompt.file("wait-from"),
+        *digits("gen-4"),
+        Prompt.file("wait-to"),
+        *digits("gen-6"),
+        Prompt.file("minutes-gen-many"),
+    ]
+
+
+def test_position_and_range_in_kazakh_and_english() -> None:
+    assert wait_announcement(est(4, 300, 250, 350), "kk") == [
+        Prompt.file("your-position"),
+        *digits("4"),
+        Prompt.file("wait-about"),
+        *digits("abl-4", "6"),
+        Prompt.file("minutes-until"),
+    ]
+    assert wait_announcement(est(4, 300, 250, 350), "en") == [
+        Prompt.file("your-position"),
         Prompt.number(4),
         Prompt.file("wait-from"),
-        Prompt.number(4, "f"),
+        Prompt.number(4),
         Prompt.file("wait-to"),
-        Prompt.number(6, "f"),
+        Prompt.number(6),
         Prompt.file("minutes-gen-many"),
     ]
 
@@ -77,7 +112,7 @@ def test_about_when_the_range_starts_under_a_minute() -> None:
 def test_too_wide_or_unknown_falls_back_to_the_position() -> None:
     assert wait_announcement(est(3, 600, 60, 1800), "ru") == [
         Prompt.file("your-position"),
-        Prompt.number(3),
+        *digits("3"),
     ]
     unknown = WaitEstimate(3, 0, math.inf, math.inf, math.inf, 0.8)
-    assert wait_announcement(unknown, "ru") == [Prompt.file("your-position"), Prompt.number(3)]
+    assert wait_announcement(unknown, "ru") == [Prompt.file("your-position"), *digits("3")]
