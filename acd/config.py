@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 from acd.routing_config import RoutingSettings
+from acd.yaml_values import construction_problem
 
 ENV_PREFIX = "ACD_"
 ENV_NESTED_DELIMITER = "__"
@@ -439,6 +440,8 @@ def _read_yaml(path: Path, display: str) -> Any:
         raise fail(f"YAML syntax error: {exc}") from None
     except RecursionError:
         raise fail("the YAML is nested too deeply") from None
+    except Exception as exc:  # a value YAML cannot construct: 2026-02-30, !!int x, 10**5000
+        raise fail(*construction_problem(text, exc)) from None
 
     if tree is None or isinstance(tree, CommentedMap):
         return tree

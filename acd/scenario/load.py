@@ -15,7 +15,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,11 +24,13 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from acd.config import ConfigError, ConfigProblem, _plain_message, _read_yaml, _to_plain
 from acd.scenario.model import NODE_TYPES, NodeBase, NodeId, Scenario
 from acd.scenario.model import Node as NodeUnion
+from acd.yaml_values import construction_problem
+from acd.yaml_values import walk_nodes as _walk_nodes
 
 __all__ = ["LoadedScenario", "Position", "SourceMap", "read_scenario"]
 
@@ -264,7 +266,8 @@ def _read_tree(path: Path, display: str) -> tuple[Any, list[ConfigProblem]]:
                 return second
         return None, problems
     except Exception as exc:  # the YAML constructor: 2026-02-30, !!int x, a huge number
-        return None, [_construction_problem(path, display, exc)]
+        message, line, column = construction_problem(_decode(path), exc)
+        return None, [ConfigProblem(message, file=display, line=line, column=column)]
 
 
 _TOP_LEVEL = re.compile(r"^the top level must be a mapping of sections \(.*?\), not (.*)$")
@@ -328,75 +331,6 @@ def _read_allowing_duplicates(path: Path, display: str) -> tuple[Any, list[Confi
             else:
                 first[identity] = line
     return (tree, problems) if problems else None
-
-
-def _walk_nodes(root: Node | None) -> Iterator[Node]:
-    stack: list[Node] = [root] if root is not None else []
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        if isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                stack.extend((value_node, key_node))
-        elif isinstance(node, SequenceNode):
-            stack.extend(reversed(node.value))
-
-
-_TAG_WORDS = {
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "timestamp": "a date",
-}
-
-
-def _construction_problem(path: Path, display: str, exc: Exception) -> ConfigProblem:
-    """Find the value YAML could not construct and say why, in plain words."""
-    text = _decode(path)
-    if text is not None:
-        yaml = YAML(typ="rt")
-        try:
-            root = yaml.compose(text)
-        except Exception:
-            root = None
-        for node in _walk_nodes(root):
-            if not isinstance(node, ScalarNode):
-                continue
-            try:
-                yaml.constructor.construct_object(node, deep=True)
-            except Exception as error:
-                return ConfigProblem(
-                    _construction_message(node, error),
-                    file=display,
-                    line=int(node.start_mark.line) + 1,
-                    column=int(node.start_mark.column) + 1,
-                )
-    return ConfigProblem(f"the YAML cannot be read: {_first_line(exc)}", file=display)
-
-
-def _construction_message(node: ScalarNode, error: Exception) -> str:
-    value = str(node.value)
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    kind = str(node.tag).rsplit(":", 1)[-1]
-    detail = _first_line(error)
-    if kind == "int" and "digits" in detail:
-        return f"the number '{shown}' has too many digits ({len(value)})"
-    if kind == "timestamp":
-        return (
-            f"'{shown}' looks like a date but is not one ({detail}); "
-            "put it in quotes if it is meant as text"
-        )
-    what = _TAG_WORDS.get(kind, f"a '{kind}' value")
-    return f"'{shown}' cannot be read as {what} ({detail})"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:120] if text else type(exc).__name__
 
 
 def _expansion_problem(tree: Any) -> str | None:
