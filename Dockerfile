@@ -19,10 +19,12 @@ RUN groupadd --system --gid 10001 acd \
     && useradd --system --uid 10001 --gid acd --home-dir /var/lib/acd --no-create-home \
        --shell /usr/sbin/nologin acd
 
-# The package and its runtime dependencies only (no [dev] extra); sources are not kept.
+# The package and its runtime dependencies only (no [dev] extra); sources are not kept. The
+# Alembic migrations are installed with it (the "migrations" package; acd serve runs them).
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY acd ./acd
+COPY migrations ./migrations
 RUN pip install . && rm -rf /build
 
 COPY acd.example.yaml /etc/acd/acd.yaml

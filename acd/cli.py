@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.bench",
     "acd.commands.config",
     "acd.commands.serve",
+    "acd.commands.db",
     "acd.commands.recording",
     "acd.commands.report",
     "acd.commands.scenario",

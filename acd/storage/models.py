@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -151,6 +152,9 @@ class CallEventRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Unique per event the writer accepted (``<writer run>-<sequence>``): replaying the spool
+    #: after a crash skips what was already written (acd.storage.writer).
+    event_key: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
 
 
 class Skill(Base):
@@ -202,8 +206,19 @@ class AgentStateLog(Base):
     call_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: The key of the state-change event this row comes from (see CallEventRow.event_key).
+    event_key: Mapped[str | None] = mapped_column(String(40), index=True, unique=True)
 
-    __table_args__ = (Index(None, "agent_id", "started_at"),)
+    __table_args__ = (
+        Index(None, "agent_id", "started_at"),
+        # Each agent's open state (one row per agent), which the next change closes.
+        Index(
+            "ix_agent_states_open",
+            "agent_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
 
 class Callback(Base):

@@ -8,6 +8,7 @@ afterwards). Without a reachable server they skip with the reason — except und
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -44,5 +45,20 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         dsn = PG_ADMIN_DSN.rsplit("/", 1)[0]
         yield f"{dsn.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        await drop_database(admin, name)
         await admin.close()  # type: ignore[attr-defined]
+
+
+async def drop_database(admin: object, name: str) -> None:
+    """DROP ... WITH (FORCE), retried while an autovacuum worker (a superuser's process,
+    which acd_test may not end) is still busy in the database after a test's writes."""
+    import asyncpg
+
+    for attempt in range(100):
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            if attempt == 99:
+                raise
+            await asyncio.sleep(0.1)

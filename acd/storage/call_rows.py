@@ -1,0 +1,213 @@
+"""What the call events make of the ``calls`` row, and what one writer transaction holds.
+
+Pure data and rules, no I/O: :class:`CallRow` is the writer's picture of one ``calls`` row
+(times as epoch seconds), :func:`apply_event` is what each call event changes in it, and
+:class:`Batch` is everything one transaction of :mod:`acd.storage.writer` writes, for
+:mod:`acd.storage.bulk` to send.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
+
+from acd.storage.spool import Record
+
+
+def instant(at: float) -> datetime:
+    if not math.isfinite(at):
+        at = time.time()
+    return datetime.fromtimestamp(at, UTC)
+
+
+def clip(value: Any, length: int) -> str | None:
+    """Text for a column of ``length`` characters (NUL, which PostgreSQL refuses, dropped)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text[:length]
+
+
+def number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _whole(value: Any) -> int | None:
+    """An integer column's value; a version such as "3+1f2e..." (not a number) is None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+@dataclass(slots=True)
+class CallRow:
+    """The writer's picture of one ``calls`` row; the columns it owns, in table order."""
+
+    id: str
+    arrived_at: float
+    caller_number: str | None = None
+    caller_name: str | None = None
+    dialled_number: str | None = None
+    language: str | None = None
+    scenario: str | None = None
+    scenario_version: int | None = None
+    ivr_path: list[Any] | None = None
+    topic: str | None = None
+    category: str | None = None
+    priority: int = 0
+    queue_id: str | None = None
+    skills: str | None = None
+    agent_id: str | None = None
+    ivr_ended_at: float | None = None
+    queued_at: float | None = None
+    first_offer_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    wrap_up_ended_at: float | None = None
+    wait_seconds: float | None = None
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+    wrap_up_seconds: float | None = None
+    handle_seconds: float | None = None
+    outcome: str | None = None
+    announced_wait_seconds: float | None = None
+    end_known: bool = True
+    # Not columns:
+    in_db: bool = False
+    offer_at: float | None = None  # when the offer ringing now started
+    offer_known: bool = True  # False: read back from the database, a ringing offer unknown
+
+    def end_ring(self, at: float) -> None:
+        if self.offer_at is not None:
+            self.ring_seconds = (self.ring_seconds or 0.0) + max(0.0, at - self.offer_at)
+            self.offer_at = None
+
+    def values(self) -> dict[str, Any]:
+        """Column -> value, times as aware datetimes."""
+        row = dict(zip(STORED, STORED_VALUES(self), strict=True))
+        for name in INSTANTS:
+            value = row[name]
+            row[name] = None if value is None else instant(value)
+        return row
+
+    @classmethod
+    def from_db(cls, values: dict[str, Any]) -> CallRow:
+        row = cls(id=values["id"], arrived_at=0.0, in_db=True, offer_known=False)
+        for name in STORED:
+            value = values.get(name)
+            if name in INSTANTS and value is not None:
+                value = value.timestamp()
+            if name == "end_known" and value is None:
+                value = True
+            if name == "priority" and value is None:
+                value = 0
+            setattr(row, name, value)
+        return row
+
+
+#: The ``calls`` columns the writer owns (others, e.g. ``ticket`` or ``notes``, it never sets).
+STORED = tuple(
+    f.name for f in fields(CallRow) if f.name not in ("in_db", "offer_at", "offer_known")
+)
+INSTANTS = frozenset(n for n in STORED if n.endswith("_at"))
+STORED_VALUES = attrgetter(*STORED)
+
+
+def apply_event(row: CallRow, record: Record) -> None:
+    """What one call event changes in its call's row (``docs/storage.md`` has the table)."""
+    kind, data, at = record.kind, record.data, record.at
+    if kind == "arrived":
+        row.arrived_at = min(row.arrived_at, at) if row.in_db else at
+        row.caller_number = clip(data.get("caller"), 64) or row.caller_number
+        row.caller_name = clip(data.get("caller_name"), 200) or row.caller_name
+        row.dialled_number = clip(data.get("dialled"), 64) or row.dialled_number
+    elif kind == "queued":
+        row.queued_at = at if row.queued_at is None else row.queued_at
+        row.ivr_ended_at = at if row.ivr_ended_at is None else row.ivr_ended_at
+        row.queue_id = clip(data.get("queue"), 100) or row.queue_id
+        row.language = clip(data.get("language"), 8) or row.language
+        priority = number(data.get("priority"))
+        row.priority = int(priority) if priority is not None else row.priority
+        row.skills = clip(data.get("skills"), 400) or row.skills
+        if data.get("scenario"):  # queued by an IVR scenario (acd.asterisk.ivr)
+            row.scenario = clip(data.get("scenario"), 100)
+            row.scenario_version = _whole(data.get("scenario_version"))
+            row.topic = clip(data.get("topic"), 100)
+            row.category = clip(data.get("category"), 1)
+            path = data.get("ivr_path")
+            row.ivr_path = [str(step) for step in path] if isinstance(path, list | tuple) else None
+    elif kind == "announced":
+        if row.announced_wait_seconds is None:
+            row.announced_wait_seconds = number(data.get("mean_seconds"))
+    elif kind == "offered":
+        row.end_ring(at)  # defensive: offers never overlap
+        row.first_offer_at = at if row.first_offer_at is None else row.first_offer_at
+        row.offer_at = at
+        row.offer_known = True
+    elif kind in ("ring_ended", "requeued"):
+        row.end_ring(at)
+    elif kind == "connected":
+        row.end_ring(at)
+        row.answered_at = at
+        row.agent_id = clip(data.get("agent_id"), 64) or row.agent_id
+    elif kind == "finished":
+        row.end_ring(at)
+        row.ended_at = at
+        row.outcome = clip(data.get("outcome"), 20)
+        row.agent_id = clip(data.get("agent_id"), 64) or row.agent_id
+        row.wait_seconds = number(data.get("wait_seconds"))
+        row.talk_seconds = number(data.get("talk_seconds"))
+        row.end_known = bool(data.get("end_known", True))
+        if row.wrap_up_seconds is not None and row.talk_seconds is not None:
+            row.handle_seconds = row.talk_seconds + row.wrap_up_seconds
+
+
+@dataclass(slots=True)
+class StateRow:
+    """An ``agent_states`` row; ``ended_at`` is filled by the next change in the batch."""
+
+    agent_id: str
+    state: str
+    reason: str | None
+    call_id: str | None
+    started_at: float
+    event_key: str
+    ended_at: float | None = None
+
+
+@dataclass(slots=True)
+class ShiftRow:
+    agent_id: str
+    login_at: float
+    logout_at: float | None = None
+
+
+@dataclass
+class Batch:
+    """Everything one writer transaction writes. Rows of earlier transactions are closed
+    (``*_closes``) before this batch's rows go in."""
+
+    events: list[tuple[str, float, str, dict[str, Any], str]] = field(default_factory=list)
+    calls: dict[str, CallRow] = field(default_factory=dict)
+    states: list[StateRow] = field(default_factory=list)
+    state_closes: list[tuple[str, float]] = field(default_factory=list)  # (agent, ended at)
+    shifts: list[ShiftRow] = field(default_factory=list)
+    shift_closes: list[tuple[str, float]] = field(default_factory=list)  # (agent, logout)
+    # The writer's memory, kept if the transaction commits:
+    last_call: dict[str, str] = field(default_factory=dict)  # agent -> call last finished
+    wrap: dict[str, tuple[str | None, float] | None] = field(default_factory=dict)
+    finished: int = 0

@@ -1,0 +1,1 @@
+"""The revisions, oldest first by ``down_revision``. Never edit a released one: add one."""
