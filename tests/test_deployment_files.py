@@ -186,7 +186,7 @@ def test_every_goto_and_include_target_exists(plan: Dialplan) -> None:
 
 def test_every_agi_script_of_the_dialplan_is_served_by_the_daemon(plan: Dialplan) -> None:
     served = served_agi_scripts()
-    assert served == {"inbound", "announce", "connect", "agent"}
+    assert served == {"inbound", "resume", "queue-key", "announce", "connect", "agent"}
     agi = plan.globals["ACD_AGI"]
     used = set()
     for context, _, app, data in priorities(plan):
@@ -219,6 +219,8 @@ def test_channel_variables_read_are_written_by_someone(plan: Dialplan) -> None:
         k for k in plan.globals if k.startswith("ACD_")
     }
     set_by_agi = string_literals(ASTERISK_PY / "agi_scripts.py", r"\"(ACD_\w+)\"")
+    set_by_agi |= string_literals(ASTERISK_PY / "ivr.py", r"\"(ACD_\w+)\"")  # the scenarios'
+    set_by_agi |= string_literals(ASTERISK_PY / "telephony.py", r"\"Variable\": \"(ACD_\w+)\"")
     set_by_originate = string_literals(ASTERISK_PY / "telephony.py", r"f\"(ACD_\w+)=")
     written = set_by_dialplan | set_by_agi | set_by_originate
     read_by_dialplan = set(re.findall(r"\$\{(ACD_\w+)", dialplan_text))
@@ -368,7 +370,8 @@ def test_agent_phones_in_pjsip_conf_have_hints_and_qualify(plan: Dialplan) -> No
 def test_music_and_fallback_mailbox_exist(plan: Dialplan) -> None:
     classes = {s.name for s in read_conf(CONF / "musiconhold.conf")}
     used = {data for _, _, app, data in priorities(plan) if app == "MusicOnHold"}
-    assert used == {"default"} and used <= classes
+    # ${ACD_MUSIC}: a scenario's class; empty (the built-in IVR) plays the default class
+    assert used == {"${ACD_MUSIC}"} and "default" in classes
     mailbox, _, context = plan.globals["ACD_FALLBACK_MAILBOX"].partition("@")
     [vm_context] = [s for s in read_conf(CONF / "voicemail.conf") if s.name == context]
     assert mailbox in vm_context.options

@@ -1,7 +1,11 @@
 """The FastAGI scripts the shipped dialplan calls (see ``asterisk_conf/README.md``).
 
-``inbound``   the IVR (a built-in greeting until routing scenarios land), then queue the call
-``announce``  position and estimated wait for a waiting caller
+``inbound``   the IVR: the YAML routing scenario of the dialled number
+              (:mod:`acd.asterisk.ivr`), or the built-in greeting when no scenario serves
+              it; then queue the call
+``resume``    back into the scenario from ``[acd-ivr]`` (a queue's overflow, after voicemail)
+``queue-key`` a key pressed while waiting: a queue node's exit key leaves the queue
+``announce``  position and estimated wait for a waiting caller (and a scenario's messages)
 ``connect``   the agent picked up: connect only if the offer is still theirs
 ``agent``     feature codes from agents' phones: login (ID + PIN), logout, break, ready,
               wrap-up done — each confirmed with a spoken prompt
@@ -19,6 +23,7 @@ import re
 from typing import Any
 
 from acd.asterisk.fastagi import AgiError, AgiHangup, AgiSession
+from acd.asterisk.ivr import IvrExecutor
 from acd.call_events import CallEvent
 from acd.callcenter import CallCenter, CallInfo
 from acd.core.announce import Prompt, wait_announcement
@@ -40,13 +45,21 @@ def skills_to_text(info: CallInfo) -> str:
 
 
 class AgiScripts:
-    def __init__(self, center: CallCenter, default_language: str = "ru") -> None:
+    def __init__(
+        self,
+        center: CallCenter,
+        default_language: str = "ru",
+        ivr: IvrExecutor | None = None,
+    ) -> None:
         self.center = center
         self.default_language = default_language
+        self.ivr = ivr  # runs the routing scenarios; None: the built-in greeting for all
 
     async def __call__(self, session: AgiSession) -> None:
         handler = {
             "inbound": self.inbound,
+            "resume": self.resume,
+            "queue-key": self.queue_key,
             "announce": self.announce,
             "connect": self.connect,
             "agent": self.agent,
@@ -75,8 +88,17 @@ class AgiScripts:
         except ValueError:
             arrived = now
         self._event(
-            call_id, "arrived", channel=session.channel, caller=session.callerid, dialled=dialled
+            call_id,
+            "arrived",
+            channel=session.channel,
+            caller=session.callerid,
+            caller_name=session.env.get("calleridname"),
+            dialled=dialled,
         )
+        route = self.ivr.route(dialled) if self.ivr is not None else None
+        if self.ivr is not None and route is not None:
+            await self.ivr.inbound(session, route, call_id, min(arrived, now), dialled)
+            return
         await session.set_variable("CHANNEL(language)", language)
         await session.stream_file("acd/greeting")
         self._event(call_id, "prompt", prompt="acd/greeting")
@@ -102,6 +124,18 @@ class AgiScripts:
             await session.set_variable(name, value)
         center.queue_call(info)
 
+    async def resume(self, session: AgiSession) -> None:
+        if self.ivr is None:
+            await session.set_variable("ACD_NEXT", "fallback")
+            return
+        await self.ivr.resume(session)
+
+    async def queue_key(self, session: AgiSession) -> None:
+        if self.ivr is None:
+            await session.set_variable("ACD_NEXT", "queue")
+            return
+        await self.ivr.queue_key(session)
+
     # ------------------------------------------------------------------ announcements
 
     async def announce(self, session: AgiSession) -> None:
@@ -113,11 +147,24 @@ class AgiScripts:
             return
         info = self.center.calls.get(call_id)
         language = info.language if info else self.default_language
-        prompts = wait_announcement(estimate, language)
+        slot = self.ivr.announce_slot(call_id) if self.ivr is not None else None
+        if slot is not None:  # a scenario's queue node: what is due at this slot
+            if slot.message:
+                for name in slot.message:
+                    await session.stream_file(name)
+                self._event(call_id, "message", prompts=list(slot.message))
+            if not slot.announce:
+                return
+            prompts = wait_announcement(
+                estimate, language, announce_position=slot.position, announce_wait=slot.wait
+            )
+        else:
+            prompts = wait_announcement(estimate, language)
         await self.play(session, prompts)
         self._event(
             call_id,
             "announced",
+            language=language,
             position=estimate.position,
             mean_seconds=round(estimate.mean_seconds, 1) if estimate.known else None,
             low_seconds=round(estimate.low_seconds, 1) if estimate.known else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 WAIT_CONTEXTS = frozenset({"acd-wait", "acd-announce"})
 AGENT_CONTEXT = "acd-agent"
 ANNOUNCE_CONTEXT = "acd-announce"
+IVR_CONTEXT = "acd-ivr"
 
 # Device states (DeviceStateChange / DeviceStateList) -> (registered, busy)
 _DEVICE_STATES: dict[str, tuple[bool | None, bool | None]] = {
@@ -84,6 +85,9 @@ class AmiTelephony:
         self.recovering: dict[str, OpenCall] | None = None
         #: caller channel -> call, for conversations that went on while the daemon was down
         self.adopted: dict[str, OpenCall] = {}
+        #: called with each waiting caller rebuilt after a (re)connection, before it is
+        #: queued, with the channel variables read back (the IVR re-arms its queue node)
+        self.on_restore: Callable[[CallInfo, dict[str, str]], None] | None = None
         self._leg_seq = itertools.count(1)
         ami.on_event("Hangup", self._on_hangup)
         ami.on_event("Newchannel", self._on_newchannel)
@@ -137,6 +141,17 @@ class AmiTelephony:
         await self.ami.action(
             "Redirect",
             {"Channel": call.channel, "Context": ANNOUNCE_CONTEXT, "Exten": "s", "Priority": "1"},
+        )
+
+    async def send_to_ivr(self, channel: str, reason: str) -> None:
+        """Take a waiting caller back into the IVR scenario (``acd-ivr``): ``reason`` tells
+        the ``resume`` script why (``overflow``)."""
+        await self.ami.action(
+            "Setvar", {"Channel": channel, "Variable": "ACD_RESUME", "Value": reason}
+        )
+        await self.ami.action(
+            "Redirect",
+            {"Channel": channel, "Context": IVR_CONTEXT, "Exten": "s", "Priority": "1"},
         )
 
     async def _hangup(self, channel: str) -> None:
@@ -301,6 +316,13 @@ class AmiTelephony:
                 "ACD_LANGUAGE",
                 "ACD_PRIORITY",
                 "ACD_ARRIVED",
+                # set by an IVR scenario (acd/asterisk/ivr.py): absent for the built-in one
+                "ACD_SCENARIO",
+                "ACD_SCENARIO_VERSION",
+                "ACD_TOPIC",
+                "ACD_CATEGORY",
+                "ACD_NODE",
+                "ACD_QUEUED",
             ),
         )
         call_id = values.get("ACD_CALL_ID") or channel.get("Uniqueid") or ""
@@ -331,7 +353,16 @@ class AmiTelephony:
             caller_number=channel.get("CallerIDNum"),
             caller_name=channel.get("CallerIDName"),
             dialled=channel.get("Exten"),
+            scenario=values.get("ACD_SCENARIO"),
+            scenario_version=values.get("ACD_SCENARIO_VERSION"),
+            topic=values.get("ACD_TOPIC"),
+            category=values.get("ACD_CATEGORY"),
         )
+        if self.on_restore is not None:
+            try:
+                self.on_restore(info, values)
+            except Exception:  # the caller is queued anyway, with the queue's defaults
+                log.exception("rebuilding the IVR state of %s failed", name)
         self.center.queue_call(info)
         return True
 

@@ -336,3 +336,139 @@ async def test_call_without_dialled_number_goes_through_unknown(pbx: SimulatedPB
     assert conn.env["agi_dnid"] == "unknown" and call.var("ACD_DNID") == "unknown"
     call.hangup()
     await call.wait_hangup()
+
+
+# --------------------------------------------------------------------------- IVR scenarios
+
+
+def deciding(**variables: str) -> Script:
+    """An inbound script that sets ``variables`` (the daemon's decision) and ends."""
+
+    async def decide(conn: AgiConnection) -> None:
+        for name, value in variables.items():
+            await conn.command(f'SET VARIABLE {name} "{value}"')
+
+    return decide
+
+
+async def test_inbound_voicemail_records_into_the_scenario_mailbox(pbx: SimulatedPBX) -> None:
+    inbound = deciding(ACD_MAILBOX="sales@default", ACD_NEXT="voicemail")
+    async with ScriptedAgiServer(daemon(inbound=inbound)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        assert await call.wait_hangup() == 16
+    [vm] = pbx.voicemails
+    assert (vm.mailbox, vm.context) == ("sales", "default")
+    assert call.prompts_heard == ["vm-unavail", "beep"]  # s: no instructions
+
+
+async def test_voicemail_with_a_next_node_comes_back_to_the_ivr(pbx: SimulatedPBX) -> None:
+    resumed: list[dict[str, str]] = []
+
+    async def resume(conn: AgiConnection) -> None:
+        resumed.append(conn.env)
+        await conn.command('SET VARIABLE ACD_NEXT "hangup"')
+
+    inbound = deciding(ACD_MAILBOX="sales", ACD_RESUME="voicemail", ACD_NEXT="voicemail")
+    async with ScriptedAgiServer(daemon(inbound=inbound, resume=resume)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        await call.wait_hangup()
+    [env] = resumed
+    assert (env["agi_arg_1"], env["agi_arg_2"]) == (call.uniqueid, "voicemail")
+    assert env["agi_context"] == "acd-ivr" and len(pbx.voicemails) == 1
+
+
+async def test_inbound_transfer_dials_the_number_through_the_trunk(pbx: SimulatedPBX) -> None:
+    trunk = pbx.add_phone("trunk")
+    inbound = deciding(ACD_TRANSFER_TO="+74950000000", ACD_NEXT="transfer")
+    async with ScriptedAgiServer(daemon(inbound=inbound)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        ringing = await trunk.wait_ringing()
+        assert ringing.exten == "+74950000000"
+        trunk.answer(ringing)
+        await call.wait_bridged()
+        trunk.hangup()
+        await call.wait_hangup()
+    contexts = {e["Context"] for e in pbx.events("Newexten") if e["Channel"] == call.channel}
+    assert {"acd-next", "acd-transfer", "acd-outbound"} <= contexts
+
+
+async def test_inbound_fallback_plays_the_apology_and_takes_a_message(pbx: SimulatedPBX) -> None:
+    async with ScriptedAgiServer(daemon(inbound=deciding(ACD_NEXT="fallback"))) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        await call.wait_hangup()
+    assert call.prompts_heard[0] == "acd/technical-difficulties"
+    assert [vm.mailbox for vm in pbx.voicemails] == ["hotline"]
+
+
+async def test_keys_while_waiting_go_to_the_daemon_when_the_node_has_exit_keys(
+    pbx: SimulatedPBX,
+) -> None:
+    keys: list[tuple[str, str]] = []
+
+    async def queue_key(conn: AgiConnection) -> None:
+        keys.append((conn.env["agi_arg_1"], conn.env["agi_arg_2"]))
+        decision = "queue" if conn.env["agi_arg_2"] == "5" else "hangup"
+        await conn.command(f"SET VARIABLE ACD_NEXT {decision}")
+
+    inbound = deciding(ACD_EXIT_KEYS="12", ACD_MUSIC="calm", ACD_NEXT="queue")
+    async with ScriptedAgiServer(daemon(inbound=inbound, **{"queue-key": queue_key})) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        await call.wait_in_app("WaitExten")
+        assert call.moh_class == "calm"
+        call.press("5")  # the daemon says: go on waiting
+        await call.wait_until(lambda c: len(c.chan.moh_history) == 2, what="music again")
+        await call.wait_in_app("WaitExten")
+        call.press("1")
+        assert await call.wait_hangup() == 16
+    assert keys == [(call.uniqueid, "5"), (call.uniqueid, "1")]
+
+
+async def test_a_key_while_the_daemon_is_down_keeps_the_caller_waiting(pbx: SimulatedPBX) -> None:
+    inbound = deciding(ACD_EXIT_KEYS="1", ACD_NEXT="queue")
+    async with ScriptedAgiServer(daemon(inbound=inbound)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await pbx.place_call("79001234567", dnid="88005553535")
+        await call.wait_in_app("WaitExten")
+    call.press("1")  # the scripted daemon is gone: its port refuses the connection
+    await call.wait_until(lambda c: c.var("AGISTATUS") == "FAILURE", what="AGI failure")
+    await call.wait_in_app("WaitExten")
+    assert call.context == "acd-wait" and not pbx.voicemails
+    call.hangup()
+    await call.wait_hangup()
+
+
+async def test_redirect_to_acd_ivr_resumes_the_scenario(pbx: SimulatedPBX) -> None:
+    resumed: list[dict[str, str]] = []
+
+    async def resume(conn: AgiConnection) -> None:
+        resumed.append(conn.env)
+        await conn.command('STREAM FILE t/overflowed ""')
+        await conn.command("SET VARIABLE ACD_NEXT hangup")
+
+    async with ScriptedAgiServer(daemon(inbound=queue_caller, resume=resume)) as agi:
+        pbx.point_agi_at("127.0.0.1", agi.port)
+        call = await queued_call(pbx)
+        async with RawAmiClient(pbx.ami_port) as ami:
+            await ami.login()
+            await ami.action(
+                "Setvar",
+                ("Channel", call.channel),
+                ("Variable", "ACD_RESUME"),
+                ("Value", "overflow"),
+            )
+            await ami.action(
+                "Redirect",
+                ("Channel", call.channel),
+                ("Context", "acd-ivr"),
+                ("Exten", "s"),
+                ("Priority", "1"),
+            )
+        assert await call.wait_hangup() == 16
+    [env] = resumed
+    assert (env["agi_arg_1"], env["agi_arg_2"]) == (call.uniqueid, "overflow")
+    assert call.prompts_heard[-1] == "t/overflowed"

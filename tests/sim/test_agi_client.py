@@ -77,6 +77,18 @@ async def test_get_data_with_terminator_and_with_timeout(sim: SimulatedPBX) -> N
     assert call.prompts_heard == ["acd/menu"] * 3
 
 
+async def test_get_data_without_a_prompt_only_reads_digits(sim: SimulatedPBX) -> None:
+    replies: list[str] = []
+
+    async def script(conn: AgiConnection, call: Call) -> None:
+        replies.append(await conn.command('GET DATA "" 200 3'))
+        replies.append(await conn.command('GET DATA "" 100 3'))
+
+    call, _ = await run(sim, script, digits="45#")
+    assert replies == ["200 result=45", "200 result= (timeout)"]
+    assert call.prompts_heard == []  # ast_app_getdata_full streams nothing for ""
+
+
 async def test_escape_digits_interrupt_prompts_and_others_wait(sim: SimulatedPBX) -> None:
     replies: list[str] = []
 

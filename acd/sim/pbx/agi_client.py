@@ -599,7 +599,7 @@ class AgiSession:
         else:
             first, between = 6.0, 2.0
         initial = ""
-        if prompt_exists(self.core, argv[2]):
+        if argv[2] and prompt_exists(self.core, argv[2]):  # "": no prompt, only the digits
             result, digit = await play_prompt(self.core, self.chan, argv[2], ALL_DIGITS)
             if result is PlayResult.INTERRUPTED:
                 return RESULT_SUCCESS, "200 result=-1\n"

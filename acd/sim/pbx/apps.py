@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .appargs import GotoTarget, parse_goto, parse_options, separate_args
 from .bridges import Bridge, participate
-from .channels import ChannelState, parse_cause
+from .channels import ChannelState, channel_headers, parse_cause
 from .events import PRIV_CALL, PRIV_USER
 from .expressions import is_true
 from .functions import write_function
@@ -165,6 +165,63 @@ async def gotoif(core: PbxCore, chan: Channel, data: str) -> int:
 @app("Wait")
 async def wait(core: PbxCore, chan: Channel, data: str) -> int:
     return 0 if await chan.sleep(_float(data)) else -1
+
+
+RESPONSE_TIMEOUT = 10.0
+"""``TIMEOUT(response)`` default: WaitExten with no (or a zero) timeout waits this long."""
+DIGIT_TIMEOUT = 5.0
+"""``TIMEOUT(digit)`` default: how long the PBX waits for the next digit of an extension."""
+
+
+@app("WaitExten")
+async def wait_exten(core: PbxCore, chan: Channel, data: str) -> int:
+    """WaitExten([seconds[,options]]): wait for the caller to dial an extension of the
+    current context; option ``m(class)`` plays music on hold meanwhile (``m`` without a
+    class only logs a warning, as in Asterisk). A key starts an
+    extension: digits are collected while a longer extension could still match (waiting
+    ``TIMEOUT(digit)`` for each), then the channel goes to that extension at priority 1,
+    to ``i`` (with ``INVALID_EXTEN``) when there is none, or hangs up when there is no ``i``
+    either. With no key before the timeout: ``t``, else a warning and hang-up — as
+    ``pbx_builtin_waitexten`` and ``__ast_pbx_run`` do."""
+    args = separate_args(data)
+    seconds = _float(args[0]) if args[0].strip() else 0.0
+    opts = parse_options(args[1]) if len(args) > 1 else {}
+    timeout = seconds if seconds > 0 else RESPONSE_TIMEOUT
+    music_class = (opts.get("m") or "").strip()
+    if "m" in opts and not music_class:
+        log.warning("The 'm' option has been specified for WaitExten without a class.")
+    music = bool(music_class)
+    if music:
+        start_moh(core, chan, music_class)
+    try:
+        await chan.wait_until(lambda: bool(chan.dtmf), timeout)
+    finally:
+        if music:
+            stop_moh(core, chan)
+    if chan.interrupted:
+        return -1
+    plan = core.dialplan
+    if chan.dtmf:
+        exten = chan.take_digit() or ""
+        while plan.can_match_more(chan.context, exten):
+            if not await chan.wait_until(lambda: bool(chan.dtmf), DIGIT_TIMEOUT) or not chan.dtmf:
+                break
+            exten += chan.take_digit() or ""
+        if chan.interrupted:
+            return -1
+        if plan.exists(chan.context, exten, 1):
+            return explicit_goto(core, chan, GotoTarget(chan.context, exten, "1"))
+        if plan.exists(chan.context, "i", 1):
+            chan.set_var("INVALID_EXTEN", exten)
+            return explicit_goto(core, chan, GotoTarget(chan.context, "i", "1"))
+        log.warning(
+            "Invalid extension '%s', but no rule 'i' or 'e' in context '%s'", exten, chan.context
+        )
+        return -1
+    if plan.exists(chan.context, "t", 1):
+        return explicit_goto(core, chan, GotoTarget(chan.context, "t", "1"))
+    log.warning("Timeout but no rule 't' or 'e' in context '%s'", chan.context)
+    return -1
 
 
 # --------------------------------------------------------------------------- media
@@ -369,6 +426,88 @@ async def bridge_app(core: PbxCore, chan: Channel, data: str) -> int:
     target.notify()
     outcome = await participate(chan, bridge)
     return -1 if outcome == "hangup" else 0
+
+
+# --------------------------------------------------------------------------- Dial
+
+
+@app("Dial")
+async def dial(core: PbxCore, chan: Channel, data: str) -> int:
+    """Dial(PJSIP/[user@]endpoint[&...][,timeout[,options]]): ring a simulated phone and,
+    when it answers, bridge it with this channel. Only the first destination is dialled and
+    only PJSIP endpoints with a phone exist. Sets ``DIALSTATUS`` (ANSWER, BUSY, NOANSWER,
+    CANCEL, CHANUNAVAIL). After an answered call the dialplan goes on only with option
+    ``g`` (when the callee hung up); a caller who hangs up ends it."""
+    args = separate_args(data)
+    targets = [t.strip() for t in args[0].split("&") if t.strip()]
+    if not targets:
+        log.warning("Dial requires an argument (technology/resource)")
+        return -1
+    if len(targets) > 1:
+        log.warning("Dial: only the first of %d destinations is simulated", len(targets))
+    timeout = _float(args[1]) if len(args) > 1 and args[1].strip() else 0.0
+    opts = parse_options(args[2]) if len(args) > 2 else {}
+    tech, _, resource = targets[0].partition("/")
+    user, at, endpoint = resource.partition("@")
+    if not at:
+        endpoint, user = user, ""
+    phone = core.phones.get(endpoint) if tech.upper() == "PJSIP" else None
+    if phone is None or not phone.registered:
+        log.warning("Unable to create channel of type '%s' (cause 20 - Subscriber absent)", tech)
+        chan.set_var("DIALSTATUS", "CHANUNAVAIL")
+        return 0
+    callee = core.new_channel(
+        name=core.pjsip_channel_name(endpoint),
+        tech="PJSIP",
+        state=ChannelState.DOWN,
+        context=phone.context,
+        exten=user or "s",
+        caller_num=chan.caller_num,
+        caller_name=chan.caller_name,
+        linkedid=chan.linkedid,
+        endpoint=endpoint,
+    )
+    callee.dnid = user or None
+    callee.set_connected(chan.caller_num, chan.caller_name)
+
+    def dial_event(name: str, extra: list[tuple[str, str]]) -> None:
+        core.emit_plain(
+            name, PRIV_CALL, [*channel_headers(chan), *channel_headers(callee, "Dest"), *extra]
+        )
+
+    dial_event("DialBegin", [("DialString", resource)])
+    offer = asyncio.ensure_future(phone.offer(callee, timeout if timeout > 0 else 86400.0))
+    caller_gone = asyncio.ensure_future(chan.wait_until(lambda: False, None))
+    try:
+        await asyncio.wait({offer, caller_gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        caller_gone.cancel()
+    if not offer.done():
+        offer.cancel()
+        await asyncio.gather(offer, return_exceptions=True)
+        decision = "cancel"
+    else:
+        decision = offer.result()
+    if decision != "answer" or callee.state != ChannelState.UP:
+        status, cause = {
+            "busy": ("BUSY", 17),
+            "timeout": ("NOANSWER", 19),
+        }.get(decision, ("CANCEL", 16))
+        dial_event("DialEnd", [("DialStatus", status)])
+        callee.hangup_cause = callee.hangup_cause or cause
+        core.destroy(callee)
+        chan.set_var("DIALSTATUS", status)
+        return -1 if chan.interrupted else 0
+    dial_event("DialEnd", [("DialStatus", "ANSWER")])
+    chan.set_var("DIALSTATUS", "ANSWER")
+    bridge = Bridge(core)
+    bridge.add(chan)
+    bridge.add(callee)
+    core.own(callee, participate(callee, bridge))
+    outcome = await participate(chan, bridge)
+    if outcome == "kicked" and "g" in opts and not chan.hung_up:
+        return 0
+    return -1
 
 
 def _register_agi() -> None:

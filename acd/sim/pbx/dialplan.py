@@ -29,6 +29,7 @@ __all__ = [
     "Hint",
     "Priority",
     "pattern_matches",
+    "pattern_matches_more",
     "pattern_sort_key",
 ]
 
@@ -173,6 +174,30 @@ def pattern_matches(pattern: str, exten: str) -> bool:
     return _pattern_regex(pattern).match(exten) is not None
 
 
+def pattern_matches_more(pattern: str, prefix: str) -> bool:
+    """Whether some extension longer than ``prefix`` that starts with it matches the pattern
+    (``ast_matchmore_extension`` for one extension)."""
+    if not pattern.startswith("_"):
+        return pattern.startswith(prefix) and len(pattern) > len(prefix)
+    tokens = list(_pattern_tokens(pattern))
+    for index, ch in enumerate(prefix):
+        if index >= len(tokens):
+            return False
+        token = tokens[index]
+        if token in (".", "!"):
+            return True  # matches the rest of the prefix and more
+        up = token.upper()
+        if token.startswith("["):
+            allowed = _set_chars(token)
+        elif up in _CLASS:
+            allowed = _CLASS[up]
+        else:
+            allowed = token
+        if ch not in allowed:
+            return False
+    return len(tokens) > len(prefix)
+
+
 def pattern_sort_key(pattern: str) -> tuple[tuple[int, str], ...]:
     """Order of patterns of one context: at the first differing position, the one matching
     fewer characters comes first; ``.`` and ``!`` match the most."""
@@ -257,6 +282,22 @@ class Dialplan:
         if ext is None:
             return None
         return ext.label_priority(label)
+
+    def can_match_more(self, context: str, exten: str) -> bool:
+        """Whether a longer extension starting with ``exten`` exists in the context or what
+        it includes (the PBX then waits for more digits)."""
+        return self._matchmore(context, exten, set())
+
+    def _matchmore(self, context: str, exten: str, seen: set[str]) -> bool:
+        if context in seen:
+            return False
+        seen.add(context)
+        ctx = self.contexts.get(context)
+        if ctx is None:
+            return False
+        if any(pattern_matches_more(e.name, exten) for e in ctx.extensions.values()):
+            return True
+        return any(self._matchmore(inc, exten, seen) for inc in ctx.includes)
 
     def hints(self) -> list[Hint]:
         found: list[Hint] = []
