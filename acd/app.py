@@ -15,6 +15,7 @@ from collections.abc import Callable
 from acd.asterisk.agi_scripts import AgiScripts
 from acd.asterisk.ami import AmiClient
 from acd.asterisk.fastagi import FastAgiServer
+from acd.asterisk.ivr import IvrExecutor
 from acd.asterisk.telephony import AmiTelephony
 from acd.call_events import CallEventSink
 from acd.call_journal import CallJournal, FanOutSink
@@ -22,8 +23,14 @@ from acd.callcenter import CallCenter
 from acd.config import Settings
 from acd.presence import PresenceStore
 from acd.routing_config import build_router
+from acd.scenario import RoutingFacts
+from acd.scenario.registry import ReloadResult, ScenarioRegistry
+from acd.storage.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
+
+#: How long ``stop`` lets the call writer finish writing; what is left goes to the spool.
+WRITER_STOP_SECONDS = 5.0
 
 
 class App:
@@ -36,7 +43,18 @@ class App:
     ) -> None:
         self.settings = settings
         self.journal = CallJournal(settings.routing.journal_file)
-        self.sink: CallEventSink = self.journal if sink is None else FanOutSink(self.journal, sink)
+        # Call records into the database (migrated at start) through a writer process, so
+        # that storing calls costs routing nothing; the journal stays: it is what restart
+        # recovery reads, and the record of last resort.
+        self.writer = WriterProcess(
+            settings.database.url,
+            settings.database.spool_directory,
+            stop_timeout=WRITER_STOP_SECONDS,
+        )
+        sinks: list[CallEventSink] = [self.journal, self.writer]
+        if sink is not None:
+            sinks.append(sink)
+        self.sink: CallEventSink = FanOutSink(*sinks)
         router = build_router(settings.routing, settings.business.time_zone, start=clock())
         self.center = CallCenter(
             router,
@@ -56,14 +74,39 @@ class App:
             ping_interval=ami.ping_interval,
         )
         self.telephony = AmiTelephony(self.ami, self.center)
+        # IVR routing scenarios (docs/scenarios.md): loaded at start, reloaded on change
+        scenarios = settings.scenarios
+        self.scenarios = ScenarioRegistry(
+            scenarios.directory,
+            RoutingFacts(
+                skills=frozenset(settings.routing.skills),
+                queues=frozenset(q.id for q in settings.routing.queues),
+                origin="routing",
+            ),
+            default=scenarios.default,
+        )
+        self.ivr = IvrExecutor(self.center, self.scenarios)
+        self.ivr.send_to_ivr = self.telephony.send_to_ivr
+        self.telephony.on_restore = self.ivr.restore
         self.fastagi = FastAgiServer(
-            AgiScripts(self.center, settings.business.default_language),
+            AgiScripts(self.center, settings.business.default_language, self.ivr),
             settings.fastagi.host,
             settings.fastagi.port,
         )
         self._clock_task: asyncio.Task[None] | None = None
+        self._scenario_watch: asyncio.Task[None] | None = None
+
+    def reload_scenarios(self) -> ReloadResult:
+        """Read changed scenario files again (SIGHUP, and every reload_interval seconds)."""
+        return self.scenarios.reload()
 
     async def start(self) -> None:
+        self.reload_scenarios()
+        if self.settings.scenarios.reload_interval > 0:
+            self._scenario_watch = asyncio.get_running_loop().create_task(
+                self.scenarios.watch(self.settings.scenarios.reload_interval)
+            )
+        await self.writer.start()  # migrations; a database that is down only means spooling
         self.center.restore_presence()
         self.telephony.recovering = self.journal.open_calls()
         await self.fastagi.start()
@@ -78,6 +121,11 @@ class App:
         )
 
     async def stop(self) -> None:
+        if self._scenario_watch is not None:
+            self._scenario_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scenario_watch
+            self._scenario_watch = None
         if self._clock_task is not None:
             self._clock_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -85,15 +133,18 @@ class App:
         await self.fastagi.stop()
         await self.ami.stop()
         await self.center.aclose()
+        await self.writer.aclose()
         self.journal.close()
 
     async def serve_forever(self) -> None:
-        """Run until SIGINT or SIGTERM."""
+        """Run until SIGINT or SIGTERM; SIGHUP reloads the scenario files."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, self.reload_scenarios)
         await self.start()
         try:
             await stop.wait()

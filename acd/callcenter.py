@@ -76,6 +76,17 @@ class CallInfo:
     agent_in_bridge: bool = False
     announcements: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set when an IVR scenario queued the call (acd.asterisk.ivr): which one, which version
+    # of its file, and what the caller chose; recorded on the "queued" event.
+    scenario: str | None = None
+    scenario_version: str | None = None
+    topic: str | None = None
+    category: str | None = None
+    ivr_path: tuple[str, ...] = ()
+    # The scenario's queue node may override the queue's announce_every_seconds (and delay
+    # the first announcement slot).
+    announce_every: float | None = None
+    announce_first_after: float | None = None
 
 
 class Telephony(Protocol):
@@ -169,9 +180,19 @@ class CallCenter:
                 command.new.value,
                 f" ({command.reason})" if command.reason else "",
             )
+            agent = self.router.agent(command.agent_id)
             if self.presence is not None:
-                agent = self.router.agent(command.agent_id)
                 self.presence.record(command.agent_id, agent.state, agent.break_reason)
+            on_a_call = command.new in (AgentState.RINGING, AgentState.ON_CALL)
+            state = {
+                "agent_id": command.agent_id,
+                "old": command.old.value,
+                "new": command.new.value,
+                "reason": command.reason,
+                "call_id": agent.call_id if on_a_call else None,
+            }
+            # Not a call's event: call_id "" (see acd.storage.writer.AGENT_STATE).
+            self.sink.emit(CallEvent("", command.at, "agent_state", state))
 
     def _emit(self, call_id: str, at: float, kind: str, **data: Any) -> None:
         self.sink.emit(CallEvent(call_id, at, kind, data))
@@ -202,6 +223,12 @@ class CallCenter:
             trigger=explanation.trigger if explanation else None,
             candidates=[c.agent_id for c in explanation.candidates] if explanation else [],
             excluded={e.agent_id: e.reason.value for e in explanation.excluded}
+            if explanation
+            else {},
+            # The lists above are bounded (the best candidates, a few named per reason); these
+            # count everyone.
+            candidate_count=explanation.candidate_count if explanation else 0,
+            excluded_counts={r.value: n for r, n in explanation.excluded_counts.items()}
             if explanation
             else {},
         )
@@ -256,7 +283,9 @@ class CallCenter:
             queue=info.queue_id,
             language=info.language,
             priority=info.priority,
+            skills=",".join(f"{r.skill}:{r.min_level}" for r in info.requirements),
             channel=info.channel,
+            **_scenario_data(info),
         )
         commands = self.feed(
             CallArrived(
@@ -400,10 +429,10 @@ class CallCenter:
         queue = self.queue_settings.get(info.queue_id)
         if queue is None or self.telephony is None:
             return
-        heapq.heappush(
-            self._announce_due,
-            (now + queue.announce_every_seconds, info.call_id, info.announcements),
-        )
+        every = info.announce_every or queue.announce_every_seconds
+        if info.announcements == 0 and info.announce_first_after:
+            every = info.announce_first_after
+        heapq.heappush(self._announce_due, (now + every, info.call_id, info.announcements))
 
     def _due_announcements(self, now: float) -> None:
         while self._announce_due and self._announce_due[0][0] <= now:
@@ -435,8 +464,11 @@ class CallCenter:
                 if d is not None
             ]
             timeout = max(0.0, min(wakes) - now) if wakes else None
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that arrives as
+            # the wake-up does, and this loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -445,3 +477,16 @@ class CallCenter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.presence is not None:
             self.presence.flush()
+
+
+def _scenario_data(info: CallInfo) -> dict[str, Any]:
+    """The IVR scenario fields of a call's "queued" event (none for the built-in greeting)."""
+    if info.scenario is None:
+        return {}
+    return {
+        "scenario": info.scenario,
+        "scenario_version": info.scenario_version,
+        "topic": info.topic,
+        "category": info.category,
+        "ivr_path": list(info.ivr_path),
+    }

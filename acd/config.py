@@ -191,11 +191,13 @@ class HttpSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    """SQLAlchemy async URL; ``repr=False`` keeps a password out of logs."""
+    """SQLAlchemy async URL (``repr=False`` keeps a password out of logs), and where call
+    records wait while the database is unreachable."""
 
     url: Annotated[str, AfterValidator(_check_database_url)] = Field(
         default=DEFAULT_DATABASE_URL, repr=False
     )
+    spool_directory: Annotated[Path, BeforeValidator(_not_empty_path)] = Path("./spool")
 
     @property
     def scheme(self) -> str:
@@ -221,6 +223,17 @@ class BusinessSettings(_Section):
     def tzinfo(self) -> tzinfo:
         """The business time zone as a :class:`zoneinfo.ZoneInfo`."""
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class ScenarioSettings(_Section):
+    """IVR routing scenarios (``docs/scenarios.md``): where the YAML files are, which one
+    serves the numbers no scenario names, and how often the files are checked for changes."""
+
+    directory: Annotated[Path, BeforeValidator(_not_empty_path)] = Path("./ivr_scripts")
+    default: Annotated[str, Field(min_length=1)] | None = None
+    reload_interval: Annotated[
+        float, BeforeValidator(_not_bool), Field(ge=0, allow_inf_nan=False)
+    ] = 2.0
 
 
 class _EnvironmentSource(PydanticBaseSettingsSource):
@@ -257,6 +270,7 @@ class Settings(BaseSettings):
     recordings: RecordingsSettings = Field(default_factory=RecordingsSettings)
     business: BusinessSettings = Field(default_factory=BusinessSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
 
     @model_validator(mode="before")
     @classmethod

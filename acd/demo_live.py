@@ -27,7 +27,7 @@ from pathlib import Path
 
 from acd.app import App
 from acd.call_events import CallEvent
-from acd.config import AmiSettings, Settings
+from acd.config import AmiSettings, DatabaseSettings, ScenarioSettings, Settings
 from acd.routing_config import AgentSettings, QueueSettings, RelaxationSettings, RoutingSettings
 from acd.sim.pbx import SimulatedPBX
 from acd.sim.virtual import AgentSummary, CallType, SimConfig, Snapshot, Summary
@@ -196,7 +196,7 @@ class LiveDemo:
                         name=agent.name,
                         answer_after=self.options.answer_delay_seconds / self.speed,
                     )
-                app = App(self._settings(pbx, routing), sink=self.stats)
+                app = App(self._settings(pbx, routing, work), sink=self.stats)
                 await app.start()
                 self.app = app
                 pbx.point_agi_at("127.0.0.1", app.fastagi.port)
@@ -211,10 +211,17 @@ class LiveDemo:
             finally:
                 await pbx.stop()
 
-    def _settings(self, pbx: SimulatedPBX, routing: RoutingSettings) -> Settings:
+    def _settings(self, pbx: SimulatedPBX, routing: RoutingSettings, work: Path) -> Settings:
         settings = Settings(
             ami=AmiSettings(host=pbx.ami_host, port=pbx.ami_port, action_timeout=5.0),
+            # Call records go to a throw-away SQLite database (migrated at start).
+            database=DatabaseSettings(
+                url=f"sqlite+aiosqlite:///{work / 'acd.sqlite3'}",
+                spool_directory=work / "db-spool",
+            ),
             routing=routing,
+            # The demo's callers get the built-in greeting, not the repository's scenarios.
+            scenarios=ScenarioSettings(directory=work / "scenarios", reload_interval=0),
         )
         fastagi = settings.fastagi.model_copy(update={"port": 0})  # any free port
         return settings.model_copy(update={"fastagi": fastagi})

@@ -597,6 +597,7 @@ def test_cli_show_masks_secrets(tmp_path: Path) -> None:
         "recordings",
         "business",
         "routing",
+        "scenarios",
     ]
 
 

@@ -27,6 +27,10 @@ def write_config(
     config = {
         "ami": {"host": pbx.ami_host, "port": pbx.ami_port, "ping_interval": 1.0},
         "fastagi": {"host": "127.0.0.1", "port": agi_port},
+        "database": {
+            "url": f"sqlite+aiosqlite:///{path.parent / 'acd.sqlite3'}",
+            "spool_directory": str(path.parent / "db-spool"),
+        },
         "routing": {
             "skills": ["operator"],
             "queues": [
@@ -46,6 +50,8 @@ def write_config(
             "presence_file": str(path.parent / "presence.json"),
             "journal_file": str(path.parent / "calls.jsonl"),
         },
+        # no scenario files: the built-in greeting, whatever the working directory holds
+        "scenarios": {"directory": str(path.parent / "scenarios")},
     }
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return path

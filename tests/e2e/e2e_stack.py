@@ -9,7 +9,7 @@ from typing import Any
 
 from acd.app import App
 from acd.call_events import MemorySink
-from acd.config import AmiSettings, Settings
+from acd.config import AmiSettings, DatabaseSettings, ScenarioSettings, Settings
 from acd.routing_config import AgentSettings, QueueSettings, RoutingSettings
 from acd.sim.pbx import SimulatedPBX
 
@@ -51,7 +51,13 @@ def make_settings(tmp_path: Path, pbx: SimulatedPBX, **queue: Any) -> Settings:
             action_timeout=2.0,
             ping_interval=1.0,
         ),
+        database=DatabaseSettings(
+            url=f"sqlite+aiosqlite:///{tmp_path / 'acd.sqlite3'}",
+            spool_directory=tmp_path / "db-spool",
+        ),
         routing=routing,
+        # No scenario files: the built-in greeting (tests/e2e/test_scenarios.py has its own).
+        scenarios=ScenarioSettings(directory=tmp_path / "scenarios", reload_interval=0),
     )
     # FastAGI on an ephemeral port (the config validator wants 1..65535; tests want 0).
     return settings.model_copy(update={"fastagi": settings.fastagi.model_copy(update={"port": 0})})
