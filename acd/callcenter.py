@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from acd.call_events import CallEvent, CallEventSink
 from acd.core.agents import AgentState
-from acd.core.calls import CallStatus, SkillRequirement
+from acd.core.calls import CallOutcome, CallStatus, SkillRequirement
 from acd.core.commands import (
     AgentStateChanged,
     CallFinished,
@@ -166,7 +166,7 @@ class CallCenter:
                 command.call_id,
                 command.at,
                 "finished",
-                outcome=command.outcome.value,
+                outcome=self._outcome(command, info),
                 agent_id=command.agent_id,
                 wait_seconds=round(command.wait_seconds, 3),
                 talk_seconds=round(command.talk_seconds, 3),
@@ -193,6 +193,18 @@ class CallCenter:
             }
             # Not a call's event: call_id "" (see acd.storage.writer.AGENT_STATE).
             self.sink.emit(CallEvent("", command.at, "agent_state", state))
+
+    def _outcome(self, command: CallFinished, info: CallInfo | None) -> str:
+        """The router's outcome, with abandons under the queue's threshold told apart."""
+        outcome = command.outcome.value
+        queue = self.queue_settings.get(info.queue_id) if info is not None else None
+        if (
+            outcome == CallOutcome.ABANDONED.value
+            and queue is not None
+            and command.wait_seconds < queue.short_abandon_seconds
+        ):
+            return "short_abandon"
+        return outcome
 
     def _emit(self, call_id: str, at: float, kind: str, **data: Any) -> None:
         self.sink.emit(CallEvent(call_id, at, kind, data))

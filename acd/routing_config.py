@@ -41,6 +41,8 @@ class QueueSettings(_Section):
     ring_timeout_seconds: PositiveSeconds = 15.0
     max_misses: Annotated[int, Field(ge=1)] = 3
     service_level_seconds: PositiveSeconds = 20.0
+    # a caller who hangs up within this many seconds of queueing is a short abandon
+    short_abandon_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 5.0
     weight: int = 0
     announce_every_seconds: PositiveSeconds = 45.0
     relaxation: list[RelaxationSettings] = Field(default_factory=list)

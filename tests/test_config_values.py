@@ -27,3 +27,14 @@ def test_unbuildable_values_are_located(
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == (line, column)
     assert words in problem.message
+
+
+def test_the_routing_example_in_the_docs_is_a_valid_config(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    section = docs.read_text(encoding="utf-8").split("## The `routing` section")[1]
+    example = section.split("```yaml")[1].split("```")[0]
+    path = tmp_path / "acd.yaml"
+    path.write_text(example, encoding="utf-8")
+    routing = load_settings(path, environ={}).routing
+    assert routing.queues[0].short_abandon_seconds == 5
+    assert routing.agents[0].skills == {"operator": 9, "account_manager": 6}
