@@ -13,6 +13,9 @@ import signal
 import time
 from collections.abc import Callable
 
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from acd.asterisk.agi_scripts import AgiScripts
 from acd.asterisk.ami import AmiClient
 from acd.asterisk.fastagi import FastAgiServer
@@ -22,13 +25,24 @@ from acd.call_events import CallEventSink
 from acd.call_journal import CallJournal, FanOutSink
 from acd.callcenter import CallCenter
 from acd.config import Settings
+from acd.http import EventHub, HttpDeps, build_http_app, directory_scenario_hook
 from acd.presence import PresenceStore
 from acd.routing_config import build_router
 from acd.scenario import RoutingFacts
 from acd.scenario.registry import ReloadResult, ScenarioRegistry
+from acd.storage.db import make_engine, make_sessions
 from acd.storage.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
+
+
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    """The port the HTTP server listens on (the configured one, or the one the OS chose)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return configured
+
 
 #: How long ``stop`` lets the call writer finish writing; what is left goes to the spool.
 WRITER_STOP_SECONDS = 5.0
@@ -52,7 +66,8 @@ class App:
             settings.database.spool_directory,
             stop_timeout=WRITER_STOP_SECONDS,
         )
-        sinks: list[CallEventSink] = [self.journal, self.writer]
+        self.http_events = EventHub()  # call events for the API's WebSockets (screen pop)
+        sinks: list[CallEventSink] = [self.journal, self.writer, self.http_events]
         if sink is not None:
             sinks.append(sink)
         self.sink: CallEventSink = FanOutSink(*sinks)
@@ -96,6 +111,9 @@ class App:
         )
         self._clock_task: asyncio.Task[None] | None = None
         self._scenario_watch: asyncio.Task[None] | None = None
+        self.http_runner: web.AppRunner | None = None
+        self.http_engine: AsyncEngine | None = None
+        self.http_port: int | None = None
 
     def reload_scenarios(self) -> ReloadResult:
         """Read changed scenario files again (SIGHUP, and every reload_interval seconds)."""
@@ -108,6 +126,7 @@ class App:
                 self.scenarios.watch(self.settings.scenarios.reload_interval)
             )
         await self.writer.start()  # migrations; a database that is down only means spooling
+        await self._start_http()
         self.center.restore_presence()
         self.telephony.recovering = self.journal.open_calls()
         # Everything built so far lives as long as the daemon: keep it out of the garbage
@@ -125,7 +144,35 @@ class App:
             self.settings.ami.port,
         )
 
+    async def _start_http(self) -> None:
+        """The HTTP API and pages on ``http.host:http.port`` (``docs/api.md``)."""
+        self.http_engine = make_engine(self.settings.database.url)
+        deps = HttpDeps(
+            center=self.center,
+            sessions=make_sessions(self.http_engine),
+            settings=self.settings,
+            clock=self.center.clock,
+            scenario_hook=directory_scenario_hook(self.scenarios),
+            ami_connected=lambda: self.ami.connected,
+            fastagi_serving=lambda: self.fastagi.serving,
+            events=self.http_events,
+        )
+        self.http_runner = web.AppRunner(build_http_app(deps))
+        await self.http_runner.setup()
+        site = web.TCPSite(self.http_runner, self.settings.http.host, self.settings.http.port)
+        await site.start()
+        self.http_port = _bound_port(self.http_runner, self.settings.http.port)
+
+    async def _stop_http(self) -> None:
+        if self.http_runner is not None:
+            await self.http_runner.cleanup()
+            self.http_runner = None
+        if self.http_engine is not None:
+            await self.http_engine.dispose()
+            self.http_engine = None
+
     async def stop(self) -> None:
+        await self._stop_http()
         if self._scenario_watch is not None:
             self._scenario_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "acd.commands.report",
     "acd.commands.scenario",
     "acd.commands.prompts",
+    "acd.commands.user",
 )
 
 

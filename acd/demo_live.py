@@ -224,7 +224,8 @@ class LiveDemo:
             scenarios=ScenarioSettings(directory=work / "scenarios", reload_interval=0),
         )
         fastagi = settings.fastagi.model_copy(update={"port": 0})  # any free port
-        return settings.model_copy(update={"fastagi": fastagi})
+        http = settings.http.model_copy(update={"port": 0})
+        return settings.model_copy(update={"fastagi": fastagi, "http": http})
 
     async def _drive(
         self, numbers: dict[str, str], on_status: Callable[[Snapshot], None]

@@ -349,6 +349,7 @@ def write_config(directory: Path, ami: tuple[str, int], agi_port: int, agents: i
     config = {
         "ami": {"host": ami[0], "port": ami[1]},
         "fastagi": {"host": "127.0.0.1", "port": agi_port},
+        "http": {"host": "127.0.0.1", "port": free_port()},
         # Call records: SQLite beside the rest (never the default, relative to the cwd).
         "database": {
             "url": f"sqlite+aiosqlite:///{directory / 'acd.sqlite3'}",

@@ -27,6 +27,7 @@ def write_config(
     config = {
         "ami": {"host": pbx.ami_host, "port": pbx.ami_port, "ping_interval": 1.0},
         "fastagi": {"host": "127.0.0.1", "port": agi_port},
+        "http": {"host": "127.0.0.1", "port": free_port()},
         "database": {
             "url": f"sqlite+aiosqlite:///{path.parent / 'acd.sqlite3'}",
             "spool_directory": str(path.parent / "db-spool"),

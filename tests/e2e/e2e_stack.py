@@ -60,7 +60,13 @@ def make_settings(tmp_path: Path, pbx: SimulatedPBX, **queue: Any) -> Settings:
         scenarios=ScenarioSettings(directory=tmp_path / "scenarios", reload_interval=0),
     )
     # FastAGI on an ephemeral port (the config validator wants 1..65535; tests want 0).
-    return settings.model_copy(update={"fastagi": settings.fastagi.model_copy(update={"port": 0})})
+    # FastAGI and HTTP on ephemeral ports (the validator wants 1..65535; tests want 0).
+    return settings.model_copy(
+        update={
+            "fastagi": settings.fastagi.model_copy(update={"port": 0}),
+            "http": settings.http.model_copy(update={"port": 0}),
+        }
+    )
 
 
 class Stack:
