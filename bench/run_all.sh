@@ -36,4 +36,12 @@ for load in 0.9 1.1 1.3; do
     run ewt --load "$load" --agents 50
 done
 
+# AMI parsing on one core; the daemon end to end through the simulated PBX.
+run ami --events 200000
+run e2e --calls 1000 --agents 500
+
+# PostgreSQL (the local cluster, role acd_test): call records written, a month's report.
+run persist
+run report --calls 1000000
+
 exit "$status"
