@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from acd.asterisk.agi_scripts import AgiScripts
 from acd.asterisk.ami import AmiClient
@@ -31,6 +30,7 @@ from acd.routing_config import build_router
 from acd.scenario import RoutingFacts
 from acd.scenario.registry import ReloadResult, ScenarioRegistry
 from acd.storage.db import make_engine, make_sessions
+from acd.storage.recording_jobs import RecordingJobs
 from acd.storage.writer_process import WriterProcess
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,19 @@ class App:
             stop_timeout=WRITER_STOP_SECONDS,
         )
         self.http_events = EventHub()  # call events for the API's WebSockets (screen pop)
-        sinks: list[CallEventSink] = [self.journal, self.writer, self.http_events]
+        # The daemon's own reads and small writes (API, recording index); the call records go
+        # through the writer process. The engine connects on first use.
+        self.db_engine = make_engine(settings.database.url)
+        self.db_sessions = make_sessions(self.db_engine)
+        self.recording_jobs = RecordingJobs(
+            self.db_sessions, settings.recordings.directory, settings.recordings.retention_days
+        )
+        sinks: list[CallEventSink] = [
+            self.journal,
+            self.writer,
+            self.http_events,
+            self.recording_jobs,
+        ]
         if sink is not None:
             sinks.append(sink)
         self.sink: CallEventSink = FanOutSink(*sinks)
@@ -112,7 +124,6 @@ class App:
         self._clock_task: asyncio.Task[None] | None = None
         self._scenario_watch: asyncio.Task[None] | None = None
         self.http_runner: web.AppRunner | None = None
-        self.http_engine: AsyncEngine | None = None
         self.http_port: int | None = None
 
     def reload_scenarios(self) -> ReloadResult:
@@ -127,6 +138,7 @@ class App:
             )
         await self.writer.start()  # migrations; a database that is down only means spooling
         await self._start_http()
+        await self.recording_jobs.start()
         self.center.restore_presence()
         self.telephony.recovering = self.journal.open_calls()
         # Everything built so far lives as long as the daemon: keep it out of the garbage
@@ -146,10 +158,9 @@ class App:
 
     async def _start_http(self) -> None:
         """The HTTP API and pages on ``http.host:http.port`` (``docs/api.md``)."""
-        self.http_engine = make_engine(self.settings.database.url)
         deps = HttpDeps(
             center=self.center,
-            sessions=make_sessions(self.http_engine),
+            sessions=self.db_sessions,
             settings=self.settings,
             clock=self.center.clock,
             scenario_hook=directory_scenario_hook(self.scenarios),
@@ -167,9 +178,8 @@ class App:
         if self.http_runner is not None:
             await self.http_runner.cleanup()
             self.http_runner = None
-        if self.http_engine is not None:
-            await self.http_engine.dispose()
-            self.http_engine = None
+        await self.recording_jobs.stop()
+        await self.db_engine.dispose()
 
     async def stop(self) -> None:
         await self._stop_http()

@@ -9,7 +9,13 @@ from typing import Any
 
 from acd.app import App
 from acd.call_events import MemorySink
-from acd.config import AmiSettings, DatabaseSettings, ScenarioSettings, Settings
+from acd.config import (
+    AmiSettings,
+    DatabaseSettings,
+    RecordingsSettings,
+    ScenarioSettings,
+    Settings,
+)
 from acd.routing_config import AgentSettings, QueueSettings, RoutingSettings
 from acd.sim.pbx import SimulatedPBX
 
@@ -56,10 +62,11 @@ def make_settings(tmp_path: Path, pbx: SimulatedPBX, **queue: Any) -> Settings:
             spool_directory=tmp_path / "db-spool",
         ),
         routing=routing,
+        # Where the simulated PBX's MixMonitor writes (the dialplan's ACD_RECORDINGS, rerooted).
+        recordings=RecordingsSettings(directory=recordings_directory(pbx)),
         # No scenario files: the built-in greeting (tests/e2e/test_scenarios.py has its own).
         scenarios=ScenarioSettings(directory=tmp_path / "scenarios", reload_interval=0),
     )
-    # FastAGI on an ephemeral port (the config validator wants 1..65535; tests want 0).
     # FastAGI and HTTP on ephemeral ports (the validator wants 1..65535; tests want 0).
     return settings.model_copy(
         update={
@@ -67,6 +74,10 @@ def make_settings(tmp_path: Path, pbx: SimulatedPBX, **queue: Any) -> Settings:
             "http": settings.http.model_copy(update={"port": 0}),
         }
     )
+
+
+def recordings_directory(pbx: SimulatedPBX) -> Path:
+    return pbx.spool_dir / "var/spool/asterisk/monitor/acd"
 
 
 class Stack:

@@ -124,3 +124,25 @@ async def test_phone_busy_on_a_foreign_call_is_not_offered_calls(stack: Stack) -
     await caller.wait_bridged()
     foreign.hangup()
     await eventually(lambda: not app.center.router.agent("a2").phone_busy)
+
+
+async def test_the_recording_of_an_answered_call_is_indexed_by_its_call_id(stack: Stack) -> None:
+    from sqlalchemy import select
+
+    from acd.storage.models import Recording
+
+    app = await stack.start_app()
+    app.recording_jobs.index_delay = 0.01
+    caller = await stack.pbx.place_call("+79168000000")
+    ringing = await stack.pbx.phone("1002").wait_ringing()
+    stack.pbx.phone("1002").answer(ringing)
+    await caller.wait_bridged()
+    call_id = caller.var("ACD_CALL_ID")
+    assert call_id is not None
+    caller.hangup()
+    await eventually(lambda: call_id in app.recording_jobs.indexed, what="recording indexed")
+    async with app.db_sessions() as session:
+        row = (await session.execute(select(Recording))).scalar_one()
+    assert row.call_id == call_id
+    assert row.path == f"{call_id}.wav"
+    assert row.size_bytes and row.sha256 and len(row.sha256) == 64
