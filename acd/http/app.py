@@ -28,6 +28,7 @@ from acd.http.metrics import Metrics
 from acd.http.openapi import build_openapi
 from acd.http.routes import Endpoint, json_response, wrap
 from acd.http.state import ApiState
+from acd.http.ui import add_ui_routes
 from acd.http.ws import CLOSE_GOING_AWAY
 
 __all__ = ["ENDPOINTS", "STATE", "build_http_app"]
@@ -153,6 +154,7 @@ def build_http_app(deps: HttpDeps) -> web.Application:
         app.router.add_route(
             endpoint.method, endpoint.path, wrap(endpoint, state), name=endpoint.operation_id
         )
+    add_ui_routes(app)  # the pages (/ui/...): not API operations, not in the document
     state.openapi = _openapi()
     app.on_response_prepare.append(_headers)
 

@@ -9,6 +9,7 @@ from http_support import Api
 
 from acd.http.app import ENDPOINTS
 from acd.http.openapi import build_openapi
+from acd.http.ui import UI_PREFIX
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -18,6 +19,8 @@ def _routes(api: Api) -> set[tuple[str, str]]:
     for route in api.app.router.routes():
         resource = route.resource
         assert resource is not None
+        if resource.canonical == UI_PREFIX or resource.canonical.startswith(UI_PREFIX + "/"):
+            continue  # the pages (acd/http/ui.py) are not API operations
         out.add((route.method.lower(), resource.canonical))
     return out
 
