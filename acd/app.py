@@ -22,6 +22,7 @@ from acd.asterisk.ivr import IvrExecutor
 from acd.asterisk.telephony import AmiTelephony
 from acd.call_events import CallEventSink
 from acd.call_journal import CallJournal, FanOutSink
+from acd.callbacks import CallbackManager, CallbackStore
 from acd.callcenter import CallCenter
 from acd.config import Settings
 from acd.http import EventHub, HttpDeps, build_http_app, directory_scenario_hook
@@ -116,11 +117,15 @@ class App:
         self.ivr = IvrExecutor(self.center, self.scenarios)
         self.ivr.send_to_ivr = self.telephony.send_to_ivr
         self.telephony.on_restore = self.ivr.restore
-        self.fastagi = FastAgiServer(
-            AgiScripts(self.center, settings.business.default_language, self.ivr),
-            settings.fastagi.host,
-            settings.fastagi.port,
+        # Callbacks and voicemail tasks (docs/callbacks.md), kept in the database
+        self.callbacks_engine = make_engine(settings.database.url)
+        self.callbacks = CallbackManager(
+            self.center, settings.callbacks, store=CallbackStore(self.callbacks_engine)
         )
+        self.ivr.on_callback = self.callbacks.book
+        scripts = AgiScripts(self.center, settings.business.default_language, self.ivr)
+        scripts.callbacks = self.callbacks
+        self.fastagi = FastAgiServer(scripts, settings.fastagi.host, settings.fastagi.port)
         self._clock_task: asyncio.Task[None] | None = None
         self._scenario_watch: asyncio.Task[None] | None = None
         self.http_runner: web.AppRunner | None = None
@@ -140,6 +145,7 @@ class App:
         await self._start_http()
         await self.recording_jobs.start()
         self.center.restore_presence()
+        await self.callbacks.start()  # pending callbacks back in the queue, before the resync
         self.telephony.recovering = self.journal.open_calls()
         # Everything built so far lives as long as the daemon: keep it out of the garbage
         # collector's generations, so collections stay short on the dispatch path.
@@ -194,7 +200,9 @@ class App:
                 await self._clock_task
         await self.fastagi.stop()
         await self.ami.stop()
+        await self.callbacks.aclose()
         await self.center.aclose()
+        await self.callbacks_engine.dispose()
         await self.writer.aclose()
         self.journal.close()
 

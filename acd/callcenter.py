@@ -87,6 +87,11 @@ class CallInfo:
     # the first announcement slot).
     announce_every: float | None = None
     announce_first_after: float | None = None
+    # A callback (acd.callbacks): no caller channel; the agent is rung first and then this
+    # number is dialled. ``outcome`` / ``finished_data`` override the "finished" event.
+    callback_number: str | None = None
+    outcome: str | None = None
+    finished_data: dict[str, Any] = field(default_factory=dict)
 
 
 class Telephony(Protocol):
@@ -124,6 +129,8 @@ class CallCenter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._announce_due: list[tuple[float, str, int]] = []
         self.routing_latency: list[float] = []  # seconds from a freeing event to ring sent
+        #: called with each finished call (its info, or None, and the outcome recorded)
+        self.finished_hooks: list[Callable[[str, CallInfo | None, str], None]] = []
 
     # ------------------------------------------------------------------ clock and feeding
 
@@ -160,17 +167,25 @@ class CallCenter:
             )
         elif isinstance(command, CallFinished):
             info = self.calls.pop(command.call_id, None)
-            if info is not None:
+            if info is not None and info.channel:
                 self.call_by_channel.pop(info.channel, None)
+            outcome = self._outcome(command, info)
+            # Hooks (acd.callbacks) see the call first and may add to its "finished" event.
+            for hook in self.finished_hooks:
+                try:
+                    hook(command.call_id, info, outcome)
+                except Exception:
+                    log.exception("finished hook for %s failed", command.call_id)
             self._emit(
                 command.call_id,
                 command.at,
                 "finished",
-                outcome=self._outcome(command, info),
+                outcome=outcome,
                 agent_id=command.agent_id,
                 wait_seconds=round(command.wait_seconds, 3),
                 talk_seconds=round(command.talk_seconds, 3),
-                channel=info.channel if info else None,
+                channel=(info.channel or None) if info else None,
+                **(info.finished_data if info is not None else {}),
             )
         elif isinstance(command, AgentStateChanged):
             log.info(
@@ -196,7 +211,16 @@ class CallCenter:
 
     def _outcome(self, command: CallFinished, info: CallInfo | None) -> str:
         """The router's outcome, with abandons under the queue's threshold told apart."""
+        if info is not None and info.outcome is not None:
+            return info.outcome
         outcome = command.outcome.value
+        if (
+            info is not None
+            and info.callback_number is not None
+            and outcome == CallOutcome.ANSWERED.value
+            and not info.caller_in_bridge
+        ):
+            return "callback"  # the agent took it, but the caller was never reached
         queue = self.queue_settings.get(info.queue_id) if info is not None else None
         if (
             outcome == CallOutcome.ABANDONED.value
@@ -286,7 +310,8 @@ class CallCenter:
         if info.call_id in self.router.calls:
             return
         self.calls[info.call_id] = info
-        self.call_by_channel[info.channel] = info.call_id
+        if info.channel:  # a callback has no caller channel
+            self.call_by_channel[info.channel] = info.call_id
         now = self.now()
         self._emit(
             info.call_id,
@@ -296,8 +321,9 @@ class CallCenter:
             language=info.language,
             priority=info.priority,
             skills=",".join(f"{r.skill}:{r.min_level}" for r in info.requirements),
-            channel=info.channel,
+            channel=info.channel or None,
             **_scenario_data(info),
+            **({"callback_number": info.callback_number} if info.callback_number else {}),
         )
         commands = self.feed(
             CallArrived(
@@ -312,7 +338,8 @@ class CallCenter:
         )
         if not commands and info.call_id not in self.router.calls:
             self.calls.pop(info.call_id, None)
-            self.call_by_channel.pop(info.channel, None)
+            if info.channel:
+                self.call_by_channel.pop(info.channel, None)
             return
         self._schedule_announcement(info, now)
 
@@ -334,12 +361,20 @@ class CallCenter:
             return False
         info.accepted_by = agent_id
         info.caller_in_bridge = info.agent_in_bridge = False
+        if info.callback_number is not None:
+            # A callback: the agent took it and now dials the caller; dialling counts as
+            # handling (an unreachable caller ends it, see acd.callbacks).
+            self.offer_answered(call_id, agent_id)
         return True
 
     def entered_bridge(self, call_id: str, *, caller: bool) -> None:
         """The caller's or the agent's channel entered the bridge; both in: answered."""
         info = self.calls.get(call_id)
         if info is None or info.accepted_by is None:
+            return
+        if info.callback_number is not None:
+            # The agent's leg enters a bridge only once the dialled caller has answered.
+            info.caller_in_bridge = info.agent_in_bridge = True
             return
         if caller:
             info.caller_in_bridge = True
@@ -439,8 +474,8 @@ class CallCenter:
 
     def _schedule_announcement(self, info: CallInfo, now: float) -> None:
         queue = self.queue_settings.get(info.queue_id)
-        if queue is None or self.telephony is None:
-            return
+        if queue is None or self.telephony is None or not info.channel:
+            return  # a callback has nobody waiting on the line to announce to
         every = info.announce_every or queue.announce_every_seconds
         if info.announcements == 0 and info.announce_first_after:
             every = info.announce_first_after

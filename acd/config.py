@@ -236,6 +236,41 @@ class ScenarioSettings(_Section):
     ] = 2.0
 
 
+class SmtpSettings(_Section):
+    """The mail server that tells callers their callback was cancelled."""
+
+    host: Host = "127.0.0.1"
+    port: Port = 25
+    sender: Annotated[str, Field(min_length=3, alias="from")] = "acd@localhost"
+    user: str | None = None
+    password: SecretStr | None = Field(default=None, repr=False)
+    starttls: bool = False
+    timeout: Seconds = 10.0
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CallbacksSettings(_Section):
+    """Callbacks and voicemail tasks (``docs/callbacks.md``)."""
+
+    retry_minutes: Annotated[
+        float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)
+    ] = 30.0
+    max_attempts: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 3
+    dial_timeout: Seconds = 40.0
+    voicemail_hours: Annotated[
+        float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)
+    ] = 24.0
+    voicemail_warn_hours: Annotated[
+        float, BeforeValidator(_not_bool), Field(ge=0, allow_inf_nan=False)
+    ] = 2.0
+    check_interval: Seconds = 60.0
+    voicemail_directory: Annotated[Path, BeforeValidator(_not_empty_path)] = Path(
+        "/var/spool/asterisk/voicemail"
+    )
+    smtp: SmtpSettings | None = None
+
+
 class _EnvironmentSource(PydanticBaseSettingsSource):
     """``ACD_*`` variables from ``os.environ``, parsed exactly as :func:`load_settings` does."""
 
@@ -271,6 +306,7 @@ class Settings(BaseSettings):
     business: BusinessSettings = Field(default_factory=BusinessSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
+    callbacks: CallbacksSettings = Field(default_factory=CallbacksSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -299,6 +335,9 @@ class Settings(BaseSettings):
         for agent in data["routing"]["agents"]:
             if agent.get("pin") is not None:
                 agent["pin"] = "********"
+        smtp = data.get("callbacks", {}).get("smtp")
+        if smtp and smtp.get("password") is not None:
+            smtp["password"] = "********"
         return data
 
 

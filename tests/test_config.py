@@ -598,6 +598,7 @@ def test_cli_show_masks_secrets(tmp_path: Path) -> None:
         "business",
         "routing",
         "scenarios",
+        "callbacks",
     ]
 
 

@@ -186,7 +186,16 @@ def test_every_goto_and_include_target_exists(plan: Dialplan) -> None:
 
 def test_every_agi_script_of_the_dialplan_is_served_by_the_daemon(plan: Dialplan) -> None:
     served = served_agi_scripts()
-    assert served == {"inbound", "resume", "queue-key", "announce", "connect", "agent"}
+    assert served == {
+        "inbound",
+        "resume",
+        "queue-key",
+        "announce",
+        "connect",
+        "agent",
+        "callback-result",
+        "voicemail-left",
+    }
     agi = plan.globals["ACD_AGI"]
     used = set()
     for context, _, app, data in priorities(plan):

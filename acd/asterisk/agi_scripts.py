@@ -9,6 +9,8 @@
 ``connect``   the agent picked up: connect only if the offer is still theirs
 ``agent``     feature codes from agents' phones: login (ID + PIN), logout, break, ready,
               wrap-up done — each confirmed with a spoken prompt
+``callback-result``  a callback's dialled caller did not answer (``DIALSTATUS``)
+``voicemail-left``   a message was left: it becomes a task (:mod:`acd.callbacks`)
 
 Scripts only translate between the channel and :class:`~acd.callcenter.CallCenter`; the
 routing decisions are the core's. Every value passed to Asterisk is filled in here (AGI
@@ -17,6 +19,7 @@ routing decisions are the core's. Every value passed to Asterisk is filled in he
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import re
@@ -54,6 +57,8 @@ class AgiScripts:
         self.center = center
         self.default_language = default_language
         self.ivr = ivr  # runs the routing scenarios; None: the built-in greeting for all
+        #: callbacks and voicemail tasks (acd.callbacks.CallbackManager), set by the app
+        self.callbacks: Any = None
 
     async def __call__(self, session: AgiSession) -> None:
         handler = {
@@ -63,6 +68,8 @@ class AgiScripts:
             "announce": self.announce,
             "connect": self.connect,
             "agent": self.agent,
+            "callback-result": self.callback_result,
+            "voicemail-left": self.voicemail_left,
         }.get(session.script.strip("/"))
         if handler is None:
             log.warning("unknown FastAGI script %r from %s", session.script, session.channel)
@@ -192,6 +199,29 @@ class AgiScripts:
             return
         await session.set_variable("ACD_CONNECT", "no")
         await session.stream_file("acd/call-taken")
+
+    # ------------------------------------------------------------------ callbacks
+
+    async def callback_result(self, session: AgiSession) -> None:
+        """``[acd-callback-agent]``: the caller's number was not answered (DIALSTATUS)."""
+        args = [*session.args, "", "", ""]
+        if self.callbacks is not None:
+            self.callbacks.dial_failed(args[0], args[1], args[2] or "UNKNOWN")
+
+    async def voicemail_left(self, session: AgiSession) -> None:
+        """``[acd-voicemail]`` / ``[acd-fallback]``: a message was left (VMSTATUS)."""
+        args = [*session.args, "", "", ""]
+        call_id, mailbox, status = args[0] or session.uniqueid, args[1], args[2]
+        if status != "SUCCESS" or self.callbacks is None:
+            return
+        skills = ""
+        language = ""
+        with contextlib.suppress(AgiHangup, AgiError):
+            skills = await session.get_variable("ACD_SKILLS") or ""
+            language = await session.get_variable("ACD_LANGUAGE") or ""
+        self.callbacks.voicemail_left(
+            call_id, session.callerid, mailbox, skills=skills, language=language or None
+        )
 
     # ------------------------------------------------------------------ feature codes
 

@@ -22,7 +22,11 @@ simulator drives — on an :class:`~acd.asterisk.fastagi.AgiSession`, answering 
 ``RecordVoicemail`` the prompt, then ``ACD_NEXT=voicemail`` and ``ACD_MAILBOX``:
                     ``[acd-voicemail]`` runs ``VoiceMail()``; with a ``next`` node the
                     caller comes back through ``[acd-ivr]``
-``BookCallback``    a ``callback_requested`` call event (number, skills, topic, language)
+``BookCallback``    a ``callback_requested`` call event (number, skills, topic, language),
+                    and the request handed to :attr:`IvrExecutor.on_callback`
+                    (:class:`acd.callbacks.CallbackManager`): it keeps the call's place in
+                    the queue (``docs/callbacks.md``); ``ACD_CALLER_EMAIL`` on the channel,
+                    if set, is where a cancelled callback is notified
 
 and the outcome of the walk: a transfer to a number sets ``ACD_NEXT=transfer`` and
 ``ACD_TRANSFER_TO`` (``[acd-transfer]`` dials out through ``[acd-outbound]``); a transfer to
@@ -98,6 +102,8 @@ class IvrCall:
     earlier_path: list[str] = field(default_factory=list)  # nodes of scenarios left behind
     transfers: int = 0
     channel_language: str | None = None  # last CHANNEL(language) set
+    queue: str | None = None  # the queue it last waited in
+    queue_priority: int | None = None  # and its priority there
 
     @property
     def prefix(self) -> str:
@@ -155,6 +161,8 @@ class IvrExecutor:
         self.clock: Clock = clock or self._center_clock
         #: sends a caller back to ``[acd-ivr]`` (``AmiTelephony.send_to_ivr``), set by the app
         self.send_to_ivr: Callable[[str, str], Any] | None = None
+        #: books a callback (``CallbackManager.book``), set by the app
+        self.on_callback: Callable[..., Any] | None = None
         self._resuming: dict[str, WaitingCall] = {}
 
     def _center_clock(self) -> datetime:
@@ -397,6 +405,25 @@ class IvrExecutor:
                 category=action.category,
                 language=action.language,
             )
+            if self.on_callback is not None:
+                email = await session.get_variable("ACD_CALLER_EMAIL")
+                queue_id = ivr.queue or self.center.routing.default_queue
+                priority = ivr.queue_priority
+                if priority is None:
+                    priority = ivr.state.priority
+                self.on_callback(
+                    call_id=ivr.call_id,
+                    number=action.number,
+                    queue_id=queue_id,
+                    requirements=action.requirements,
+                    priority=priority,
+                    language=action.language,
+                    arrived_at=ivr.arrived_at,
+                    email=email or None,
+                    caller_name=ivr.caller_name,
+                    topic=action.topic,
+                    category=action.category,
+                )
             return None
         raise TypeError(f"unknown scenario action {action!r}")  # pragma: no cover
 
@@ -449,6 +476,7 @@ class IvrExecutor:
             ivr_path=tuple(path),
         )
         waiting = WaitingCall(ivr, action.node, action, now)
+        ivr.queue, ivr.queue_priority = queue_id, action.priority
         for name, value in (
             ("ACD_QUEUE", queue_id),
             ("ACD_SKILLS", ",".join(f"{r.skill}:{r.min_level}" for r in action.requirements)),

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WAIT_CONTEXTS = frozenset({"acd-wait", "acd-announce"})
 AGENT_CONTEXT = "acd-agent"
+CALLBACK_AGENT_CONTEXT = "acd-callback-agent"
 ANNOUNCE_CONTEXT = "acd-announce"
 IVR_CONTEXT = "acd-ivr"
 
@@ -110,22 +111,32 @@ class AmiTelephony:
         call.agent_leg = leg.leg_id
         name = (call.caller_name or "").replace('"', "'")
         number = call.caller_number or ""
+        variables = [
+            f"ACD_CALL_ID={call.call_id}",
+            f"ACD_AGENT_ID={agent.id}",
+            f"ACD_CALLER_CHANNEL={call.channel}",
+        ]
+        context = AGENT_CONTEXT
+        if call.callback_number is not None:
+            # A callback: the agent's phone first, then [acd-callback-agent] dials the caller.
+            context = CALLBACK_AGENT_CONTEXT
+            number = call.callback_number
+            variables += [
+                f"ACD_CALLBACK_NUMBER={call.callback_number}",
+                f"ACD_CALLBACK_TIMEOUT={call.extra.get('dial_timeout', 40)}",
+            ]
         await self.ami.action(
             "Originate",
             {
                 "Channel": f"PJSIP/{agent.phone}",
-                "Context": AGENT_CONTEXT,
+                "Context": context,
                 "Exten": "s",
                 "Priority": "1",
                 "Timeout": str(max(1000, int(timeout * 1000))),
                 "Async": "true",
                 "CallerID": f'"{name}" <{number}>',
                 "ChannelId": leg.leg_id,
-                "Variable": [
-                    f"ACD_CALL_ID={call.call_id}",
-                    f"ACD_AGENT_ID={agent.id}",
-                    f"ACD_CALLER_CHANNEL={call.channel}",
-                ],
+                "Variable": variables,
             },
         )
 
@@ -252,6 +263,10 @@ class AmiTelephony:
         uniqueids = {c.get("Uniqueid") for c in channels}
         # Calls whose caller is gone: abandoned (or ended) while we were not listening.
         for info in list(self.center.calls.values()):
+            if info.callback_number is not None:
+                if info.accepted_by is not None and info.agent_leg not in uniqueids:
+                    self.center.agent_leg_hung_up(info.call_id, info.accepted_by)
+                continue  # a callback has no caller channel: it waits on
             if info.channel not in names:
                 self.center.caller_hung_up(info.call_id)
             elif info.accepted_by is not None and info.agent_leg not in uniqueids:

@@ -252,7 +252,9 @@ async def test_overflow_after_max_wait_goes_on_in_the_scenario(stack: Stack) -> 
     assert "t/leave-message" in heard and "beep" in heard
     [message] = stack.pbx.voicemails
     assert (message.mailbox, message.context) == ("101", "flow")
-    assert not app.center.calls and call_id not in app.center.router.calls
+    assert call_id not in app.center.calls and call_id not in app.center.router.calls
+    # the message is a task now: a callback waiting in the queue (docs/callbacks.md)
+    assert list(app.center.calls) == [f"vm-{call_id}"]
     outcomes = [e["outcome"] for e in ivr_events(stack, call_id)]
     assert outcomes == ["queue", "voicemail", "hangup"]
     assert ivr_events(stack, call_id)[-1]["path"] == [
