@@ -96,6 +96,7 @@ class LiveStats:
 
 @dataclass(frozen=True)
 class LiveOptions:
+    http_port: int = 8080  # the pages and the API (0: any free port)
     hours: float = 1.0
     speed: float = 120.0
     every_minutes: float = 10.0
@@ -172,6 +173,7 @@ class LiveDemo:
         self.arrivals_open = True
         self._callers: set[asyncio.Task[None]] = set()
         self.app: App | None = None
+        self.on_started: Callable[[int], None] = lambda port: None  # the pages' port, once up
         self.pbx: SimulatedPBX | None = None
 
     # ------------------------------------------------------------------ running
@@ -199,6 +201,8 @@ class LiveDemo:
                 app = App(self._settings(pbx, routing, work), sink=self.stats)
                 await app.start()
                 self.app = app
+                await add_demo_users(app, [agent.id for agent in routing.agents])
+                self.on_started(app.http_port or 0)
                 pbx.point_agi_at("127.0.0.1", app.fastagi.port)
                 await app.ami.wait_connected(timeout=10)
                 try:
@@ -224,7 +228,7 @@ class LiveDemo:
             scenarios=ScenarioSettings(directory=work / "scenarios", reload_interval=0),
         )
         fastagi = settings.fastagi.model_copy(update={"port": 0})  # any free port
-        http = settings.http.model_copy(update={"port": 0})
+        http = settings.http.model_copy(update={"port": _free_or_any(self.options.http_port)})
         return settings.model_copy(update={"fastagi": fastagi, "http": http})
 
     async def _drive(
@@ -373,3 +377,39 @@ class LiveDemo:
             mean_agents_by_state={},
             agents=agents,
         )
+
+
+DEMO_PASSWORD = "demo"
+DEMO_STAFF = (("admin", "admin"), ("supervisor", "supervisor"), ("qa", "qa"))
+
+
+async def add_demo_users(app: App, agent_ids: list[str]) -> None:
+    """Users to click through the demo's pages with: admin, supervisor, qa, and one per agent
+    (user name = agent ID), all with the password ``demo``. The database is thrown away."""
+    from acd.http.auth import hash_password
+    from acd.storage.models import User
+
+    password_hash = hash_password(DEMO_PASSWORD)
+    async with app.db_sessions() as session, session.begin():
+        for username, role in DEMO_STAFF:
+            session.add(User(username=username, password_hash=password_hash, role=role))
+        for agent_id in agent_ids:
+            session.add(
+                User(
+                    username=agent_id, password_hash=password_hash, role="agent", agent_id=agent_id
+                )
+            )
+
+
+def _free_or_any(port: int) -> int:
+    """``port`` if nothing listens on it, else 0 (any free port)."""
+    import socket
+
+    if port == 0:
+        return 0
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port

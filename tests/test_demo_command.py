@@ -139,3 +139,37 @@ def test_build_config_mix_averages_to_the_aht() -> None:
     assert abs(mean_talk - (300.0 - demo.WRAP_UP_SECONDS)) < 1e-9
     assert {t.language for t in cfg.call_types} == {"ru", "kk"}
     assert {q.queue_id for q in cfg.queues} == {"general", "support", "accounts"}
+
+
+async def test_live_demo_serves_its_pages_with_demo_users() -> None:
+    """A newcomer can log in to the running demo's pages as the header says."""
+    import asyncio
+
+    import aiohttp
+
+    from acd.demo_live import DEMO_PASSWORD, LiveDemo, LiveOptions
+
+    live = LiveDemo(
+        demo.build_config(agents=3, calls_per_hour=60, seed=2),
+        LiveOptions(hours=0.5, speed=600, http_port=0),
+    )
+    ports: list[int] = []
+    live.on_started = ports.append
+    run = asyncio.ensure_future(live.run(lambda snap: None))
+    async with asyncio.timeout(30):
+        while not ports:
+            await asyncio.sleep(0.01)
+    async with aiohttp.ClientSession() as http:
+        base = f"http://127.0.0.1:{ports[0]}"
+        async with http.get(f"{base}/ui/login") as page:
+            assert page.status == 200
+        async with http.post(
+            f"{base}/api/login", json={"username": "supervisor", "password": DEMO_PASSWORD}
+        ) as login:
+            assert login.status == 200, await login.text()
+        async with http.post(
+            f"{base}/api/login", json={"username": "supervisor", "password": "wrong"}
+        ) as refused:
+            assert refused.status == 401
+    summary = await asyncio.wait_for(run, 60)
+    assert summary.offered == summary.answered + summary.abandoned

@@ -158,6 +158,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{3600 / LIVE_DEFAULTS['speed']:g} s; --virtual: as fast as possible)",
     )
     parser.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        help="live demo: port of the pages and the API (default 8080; taken: any free port)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="end with one JSON summary object on the last line"
     )
     parser.set_defaults(func=run)
@@ -495,13 +501,25 @@ def _run_live(
     )
     for line in _load_lines(args):
         say(f"  {line}")
-    say()
-    for line in status_header():
-        say(line)
     options = LiveOptions(
-        hours=args.hours, speed=args.speed, every_minutes=args.every, seed=args.seed
+        hours=args.hours,
+        speed=args.speed,
+        every_minutes=args.every,
+        seed=args.seed,
+        http_port=args.http_port,
     )
     demo = LiveDemo(config, options)
+
+    def started(port: int) -> None:
+        say(
+            f"  pages: http://127.0.0.1:{port}/ui/login — users admin, supervisor, qa, and "
+            f"agents 1001-{1000 + args.agents}; password demo"
+        )
+        say()
+        for line in status_header():
+            say(line)
+
+    demo.on_started = started
     try:
         summary = asyncio.run(demo.run(lambda snap: say(status_line(snap))))
         for line in summary_lines(summary, config, args.hours):
