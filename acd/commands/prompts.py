@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+from acd.commands.common import CommandFailed as _Failed
 from acd.prompts.build import (
     DEFAULT_SPEED,
     INSTALL_HINT,
@@ -30,18 +32,7 @@ from acd.prompts.build import (
 )
 from acd.prompts.catalogue import Catalogue, CatalogueError, default_catalogue, load_catalogue
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
 DEFAULT_OUT = Path("sounds")
-
-
-class _Failed(Exception):
-    """Stop with a message on stderr and an exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def register(subparsers: Any) -> None:

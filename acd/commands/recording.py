@@ -18,21 +18,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
+from acd.commands.common import CommandFailed as _Failed
 from acd.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings, mask_database_url
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-
 T = TypeVar("T")
-
-
-class _Failed(Exception):
-    """Stop with a message on stderr and an exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def register(subparsers: Any) -> None:

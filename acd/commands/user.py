@@ -20,20 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from acd.commands.common import EXIT_INVALID, EXIT_OK
+from acd.commands.common import CommandFailed as _Failed
 from acd.storage.models import Role
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 _AGENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
-class _Failed(Exception):
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def register(subparsers: Any) -> None:

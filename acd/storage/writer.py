@@ -82,7 +82,7 @@ class WriterStats:
     last_error: str | None = None
 
 
-class _Watermark:
+class Watermark:
     """How many accepted events (in order) have reached a stage; wait for a number."""
 
     def __init__(self) -> None:
@@ -160,8 +160,8 @@ class CallRecordWriter:
         self._cache: OrderedDict[str, CallRow] = OrderedDict()
         self._last_call: dict[str, str] = {}  # agent -> the call they last finished
         self._wrap: dict[str, tuple[str | None, float]] = {}  # agent -> (call, wrap-up start)
-        self.durable = _Watermark()  # in the database or in the spool
-        self.stored = _Watermark()  # in the database
+        self.durable = Watermark()  # in the database or in the spool
+        self.stored = Watermark()  # in the database
         #: Called whenever ``durable`` or ``stored`` advances (the writer process reports).
         self.on_progress: Callable[[], None] | None = None
 

@@ -49,6 +49,7 @@ from typing import Any
 
 from acd.call_events import CallEvent
 from acd.storage.spool import Record, Spool
+from acd.storage.writer import Watermark as _Watermark
 
 log = logging.getLogger(__name__)
 
@@ -82,39 +83,6 @@ class ProcessStats:
     write_seconds: float = 0.0
     restarts: int = 0
     spooled_by_daemon: int = 0
-
-
-class _Watermark:
-    """How many shipped records (by sequence number) have reached a stage."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
-
-    def advance_to(self, value: int) -> None:
-        if value <= self.value:
-            return
-        self.value = value
-        keep = []
-        for target, waiter in self._waiters:
-            if target <= value:
-                if not waiter.done():
-                    waiter.set_result(None)
-            else:
-                keep.append((target, waiter))
-        self._waiters = keep
-
-    async def wait(self, target: int, timeout: float | None) -> bool:
-        if self.value >= target:
-            return True
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, waiter))
-        try:
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(waiter)
-        except TimeoutError:
-            return False
-        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,15 @@
+"""What every ``acd`` sub-command shares: exit statuses and the way to stop with a message."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # something missing or failing (a file, the database)
+EXIT_INVALID = 2  # bad input: the message says which option or value
+
+
+class CommandFailed(Exception):
+    """Stop with a message on stderr and an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
