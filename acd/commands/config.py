@@ -6,12 +6,12 @@ import argparse
 import io
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
+from acd.commands.common import usage as _usage
 from acd.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
 
 EXIT_OK = 0
@@ -48,14 +48,6 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_show)
 
     parser.set_defaults(func=_usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def show_usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_INVALID
-
-    return show_usage
 
 
 def _source(path: Path | None) -> str:

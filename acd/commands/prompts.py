@@ -18,6 +18,7 @@ from typing import Any
 
 from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from acd.commands.common import CommandFailed as _Failed
+from acd.commands.common import usage as _usage
 from acd.prompts.build import (
     DEFAULT_SPEED,
     INSTALL_HINT,
@@ -136,14 +137,6 @@ def register(subparsers: Any) -> None:
     builder.set_defaults(func=_guarded(_build))
 
     parser.set_defaults(func=_usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def show_usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_INVALID
-
-    return show_usage
 
 
 def _guarded(

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from acd.commands.common import CommandFailed as _Failed
+from acd.commands.common import usage as _usage
 from acd.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings, mask_database_url
 
 T = TypeVar("T")
@@ -105,14 +106,6 @@ def register(subparsers: Any) -> None:
     retention.set_defaults(func=_retention)
 
     parser.set_defaults(func=_usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def show_usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_INVALID
-
-    return show_usage
 
 
 def _call_id(text: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from acd.commands.common import usage as _usage
 from acd.config import CONFIG_ENV_VAR, ConfigError, load_settings
 from acd.scenario.check import RoutingFacts, check_file
 from acd.scenario.load import LoadedScenario
@@ -120,14 +121,6 @@ def _routing_options(parser: argparse.ArgumentParser, *, for_simulate: bool = Fa
     )
     if for_simulate:
         parser.set_defaults(skip_routing_by_default=True)
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def show_usage(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-
-    return show_usage
 
 
 def _guarded(function: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

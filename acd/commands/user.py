@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from acd.commands.common import EXIT_INVALID, EXIT_OK
 from acd.commands.common import CommandFailed as _Failed
+from acd.commands.common import usage as _usage
 from acd.storage.models import Role
 
 MIN_PASSWORD = 8
@@ -68,14 +69,6 @@ def register(subparsers: Any) -> None:
 
     listing = actions.add_parser("list", parents=[common], help="list the users")
     listing.set_defaults(func=_command(_list))
-
-
-def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def show(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return EXIT_INVALID
-
-    return show
 
 
 def _username(text: str) -> str:
