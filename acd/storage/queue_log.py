@@ -36,8 +36,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from acd.storage.models import AgentShift, AgentStateLog, Call, CallEventRow, Outcome
-from acd.storage.reports import BREAK_STATE, LOST_OUTCOMES, Interval, Period
+from acd.storage.models import Call, CallEventRow, Outcome
+from acd.storage.reports import LOST_OUTCOMES, Interval, Period, shifts_and_breaks
 
 NONE = "NONE"
 #: ``ring_ended`` reasons after which the caller kept waiting: Asterisk logs RINGNOANSWER.
@@ -316,22 +316,5 @@ async def export_queue_log(engine: AsyncEngine, period: Period) -> list[str]:
                 and_(end >= period.start, end < period.end),
             )
 
-        shift_rows = await conn.execute(
-            select(AgentShift.agent_id, AgentShift.login_at, AgentShift.logout_at).where(
-                touching(AgentShift.login_at, AgentShift.logout_at)
-            )
-        )
-        shifts = [Interval(r[0], r[1], r[2]) for r in shift_rows.all()]
-        break_rows = await conn.execute(
-            select(
-                AgentStateLog.agent_id,
-                AgentStateLog.started_at,
-                AgentStateLog.ended_at,
-                AgentStateLog.reason,
-            ).where(
-                AgentStateLog.state == BREAK_STATE,
-                touching(AgentStateLog.started_at, AgentStateLog.ended_at),
-            )
-        )
-        breaks = [Interval(r[0], r[1], r[2], r[3]) for r in break_rows.all()]
+        shifts, breaks = await shifts_and_breaks(conn, touching)
     return [entry.line() for entry in build_queue_log(calls, events, shifts, breaks, period)]

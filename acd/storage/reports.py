@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum, StrEnum
@@ -860,6 +860,31 @@ def build_agents(
     return AgentsReport(period, rows, reasons, total, talk_evenness(rows))
 
 
+async def shifts_and_breaks(
+    conn: AsyncConnection, selects: Callable[[Any, Any], Any]
+) -> tuple[list[Interval], list[Interval]]:
+    """Agents' shifts and breaks whose (start, end) columns ``selects`` keeps."""
+    shift_rows = await conn.execute(
+        select(AgentShift.agent_id, AgentShift.login_at, AgentShift.logout_at).where(
+            selects(AgentShift.login_at, AgentShift.logout_at)
+        )
+    )
+    break_rows = await conn.execute(
+        select(
+            AgentStateLog.agent_id,
+            AgentStateLog.started_at,
+            AgentStateLog.ended_at,
+            AgentStateLog.reason,
+        ).where(
+            AgentStateLog.state == BREAK_STATE,
+            selects(AgentStateLog.started_at, AgentStateLog.ended_at),
+        )
+    )
+    shifts = [Interval(r[0], r[1], r[2]) for r in shift_rows.all()]
+    breaks = [Interval(r[0], r[1], r[2], r[3]) for r in break_rows.all()]
+    return shifts, breaks
+
+
 def _overlapping(start_col: Any, end_col: Any, period: Period) -> Any:
     return and_(start_col < period.end, or_(end_col.is_(None), end_col > period.start))
 
@@ -870,24 +895,9 @@ async def agent_activity(
     """Shift time (agent_shifts), calls, talk and wrap-up (calls), breaks (agent_states)."""
     now = now or datetime.now(UTC)
     async with engine.connect() as conn:
-        shift_rows = await conn.execute(
-            select(AgentShift.agent_id, AgentShift.login_at, AgentShift.logout_at).where(
-                _overlapping(AgentShift.login_at, AgentShift.logout_at, period)
-            )
+        shifts, breaks = await shifts_and_breaks(
+            conn, lambda start, end: _overlapping(start, end, period)
         )
-        shifts = [Interval(r[0], r[1], r[2]) for r in shift_rows.all()]
-        break_rows = await conn.execute(
-            select(
-                AgentStateLog.agent_id,
-                AgentStateLog.started_at,
-                AgentStateLog.ended_at,
-                AgentStateLog.reason,
-            ).where(
-                AgentStateLog.state == BREAK_STATE,
-                _overlapping(AgentStateLog.started_at, AgentStateLog.ended_at, period),
-            )
-        )
-        breaks = [Interval(r[0], r[1], r[2], r[3]) for r in break_rows.all()]
         call_rows = await conn.execute(
             select(
                 Call.agent_id,
