@@ -6,52 +6,18 @@ No timing assertions: a benchmark is not a timed test.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from acd_cli import run_acd
 
 from acd.bench import routing
 from acd.commands import bench
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = {"agents": 200, "skills": 10, "calls": 2000, "seed": 3}
 TINY_ARGS = ("--agents", "200", "--skills", "10", "--calls", "2000", "--seed", "3")
-
-# Used while sibling sub-commands are not all importable: the real ``acd.cli.main`` with
-# only the ``bench`` module registered.
-_BENCH_ONLY_CLI = (
-    "import sys, acd.cli as cli; "
-    "cli.COMMAND_MODULES = ('acd.commands.bench',); "
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
-
-
-@functools.cache
-def full_cli_imports() -> bool:
-    try:
-        from acd.cli import build_parser
-
-        build_parser()
-    except ImportError:
-        return False
-    return True
-
-
-def run_acd(*argv: str) -> subprocess.CompletedProcess[str]:
-    entry = ["-m", "acd"] if full_cli_imports() else ["-c", _BENCH_ONLY_CLI]
-    return subprocess.run(
-        [sys.executable, *entry, *argv],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

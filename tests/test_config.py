@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from acd_cli import run_acd
 from ruamel.yaml import YAML
 
 from acd.config import (
@@ -476,43 +472,6 @@ def test_secrets_stay_out_of_repr_and_masked_dict() -> None:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-@functools.cache
-def full_cli_available() -> bool:
-    """Whether ``python -m acd`` works: acd.cli imports sibling commands other developers
-    are still writing. Until they exist, the tests run ``register`` on a local parser in a
-    subprocess instead, which exercises the same code, exit codes and output streams.
-    """
-    probe = subprocess.run(
-        [sys.executable, "-c", "import acd.cli; acd.cli.build_parser()"],
-        capture_output=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
-    return probe.returncode == 0
-
-
-LOCAL_PARSER = """
-import argparse, sys
-from acd.commands import config
-parser = argparse.ArgumentParser(prog="acd")
-config.register(parser.add_subparsers(dest="command"))
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.func(args))
-"""
-
-
-def run_acd(*args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT) -> Any:
-    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACD_")}
-    clean.update(env or {})
-    if full_cli_available():
-        command = [sys.executable, "-m", "acd", *args]
-    else:
-        command = [sys.executable, "-c", LOCAL_PARSER, *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=clean, cwd=cwd, check=False, timeout=60
-    )
 
 
 def test_cli_check_ok(tmp_path: Path) -> None:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import json
-import subprocess
-import sys
-from pathlib import Path
+
+from acd_cli import run_acd
 
 from acd.commands import demo
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# Sibling sub-command modules are written concurrently; while ``acd.cli.build_parser()``
-# cannot import them all, run the real ``acd.cli.main`` with only the ``demo`` module
-# registered. Once the full CLI imports, the test uses ``python -m acd`` itself.
-_DEMO_ONLY_CLI = (
-    "import sys, acd.cli as cli; "
-    "cli.COMMAND_MODULES = ('acd.commands.demo',); "
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
 
 SUMMARY_KEYS = {
     "offered",
@@ -37,24 +24,6 @@ SUMMARY_KEYS = {
     "talk_spread",
     "parameters",
 }
-
-
-@functools.cache
-def full_cli_imports() -> bool:
-    try:
-        from acd.cli import build_parser
-
-        build_parser()
-    except ImportError:
-        return False
-    return True
-
-
-def run_acd(*argv: str) -> subprocess.CompletedProcess[str]:
-    entry = ["-m", "acd"] if full_cli_imports() else ["-c", _DEMO_ONLY_CLI]
-    return subprocess.run(
-        [sys.executable, *entry, *argv], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
 
 
 def test_virtual_demo_json_last_line() -> None:

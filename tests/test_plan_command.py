@@ -3,50 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from acd_cli import run_acd
 
 from acd.commands import plan
 from acd.core.erlang import InvalidPlanInput
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# Used while sibling sub-commands are not all importable: the real ``acd.cli.main`` with
-# only the ``plan`` module registered.
-_PLAN_ONLY_CLI = (
-    "import sys, acd.cli as cli; "
-    "cli.COMMAND_MODULES = ('acd.commands.plan',); "
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
-
-
-@functools.cache
-def full_cli_imports() -> bool:
-    try:
-        from acd.cli import build_parser
-
-        build_parser()
-    except ImportError:
-        return False
-    return True
-
-
-def run_acd(*argv: str) -> subprocess.CompletedProcess[str]:
-    entry = ["-m", "acd"] if full_cli_imports() else ["-c", _PLAN_ONLY_CLI]
-    return subprocess.run(
-        [sys.executable, *entry, *argv],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-
 
 BASE = ("plan", "--calls-per-hour", "400", "--aht", "300", "--target", "80/20")
 

@@ -8,18 +8,16 @@ by ``tests/storage/test_recordings.py``.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
-import importlib
 import json
 import os
 import subprocess
-import sys
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from acd_cli import run_acd as run_cli
 from sqlalchemy import select, update
 
 from acd import cli
@@ -28,6 +26,11 @@ from acd.storage.models import Recording
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTERED = cli.COMMAND_MODULES  # before the fixture below narrows it
+
+
+def run_acd(*argv: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """``acd recording ARGV`` as a process; stdout as bytes (a recording can be piped)."""
+    return run_cli("recording", *argv, cwd=cwd, text=False, timeout=60)
 
 
 def write_wav(path: Path, seconds: float) -> Path:
@@ -100,38 +103,6 @@ def acd(*argv: str) -> int:
         return cli.main(["recording", *argv])
     except SystemExit as exit_:
         return int(exit_.code or 0)
-
-
-@functools.cache
-def full_cli_imports() -> bool:
-    # Sibling sub-command modules are written concurrently: use ``python -m acd`` once they
-    # all import, until then the real ``acd.cli.main`` with only this command registered.
-    try:
-        for name in REGISTERED:
-            importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
-
-_RECORDING_ONLY_CLI = (
-    "import sys, acd.cli as cli; "
-    "cli.COMMAND_MODULES = ('acd.commands.recording',); "
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
-
-
-def run_acd(*argv: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    entry = ["-m", "acd"] if full_cli_imports() else ["-c", _RECORDING_ONLY_CLI]
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ACD_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, *entry, "recording", *argv],
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
 
 
 def test_recording_is_a_registered_command() -> None:
