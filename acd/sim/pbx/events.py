@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -43,8 +43,31 @@ def encode_frame(headers: Iterable[tuple[str, str]]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8")
 
 
+class HeaderLookup:
+    """Case-insensitive header access over ``self.headers`` (a sequence of pairs), as AMI
+    treats header names."""
+
+    headers: Sequence[tuple[str, str]]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        low = key.lower()
+        for k, v in self.headers:
+            if k.lower() == low:
+                return v
+        return default
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.headers]
+
+
 @dataclass(frozen=True)
-class AmiEvent:
+class AmiEvent(HeaderLookup):
     """One emitted event frame. ``headers`` start with ``Event`` and ``Privilege``."""
 
     headers: tuple[tuple[str, str], ...]
@@ -62,22 +85,6 @@ class AmiEvent:
     @property
     def classes(self) -> frozenset[str]:
         return frozenset(c for c in self.privilege.lower().split(",") if c and c != "all")
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        low = key.lower()
-        for k, v in self.headers:
-            if k.lower() == low:
-                return v
-        return default
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def keys(self) -> list[str]:
-        return [k for k, _ in self.headers]
 
     def encode(self) -> bytes:
         return encode_frame(self.headers)

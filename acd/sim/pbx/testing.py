@@ -13,31 +13,17 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from acd.sim.pbx.events import HeaderLookup
+
 __all__ = ["AgiConnection", "Frame", "RawAmiClient", "ScriptedAgiServer"]
 
 
 @dataclass
-class Frame:
+class Frame(HeaderLookup):
     """One AMI frame as received (raw bytes kept for byte-exact checks)."""
 
     raw: bytes
     headers: list[tuple[str, str]]
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        low = key.lower()
-        for k, v in self.headers:
-            if k.lower() == low:
-                return v
-        return default
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def keys(self) -> list[str]:
-        return [k for k, _ in self.headers]
 
     @property
     def is_event(self) -> bool:
