@@ -83,7 +83,9 @@ class Outcome(StrEnum):
     CALLBACK = "callback"
     TRANSFERRED = "transferred"
     OUT_OF_HOURS = "out_of_hours"
-    HOOLIGANISM = "hooliganism"
+    HOOLIGANISM = "hooliganism"  # the agent's disposition: an abusive call
+    IVR_ENDED = "ivr_ended"  # the scenario ended the call (a message, no route), in hours
+    IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR, before any queue
 
 
 class Role(StrEnum):
@@ -104,7 +106,7 @@ class Call(Base):
     dialled_number: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
     scenario: Mapped[str | None] = mapped_column(String(100))
-    scenario_version: Mapped[int | None] = mapped_column(Integer)
+    scenario_version: Mapped[str | None] = mapped_column(String(64))  # "7+74952f896c0f"
     ivr_path: Mapped[list[Any] | None] = mapped_column(JSON)  # node IDs and digits, in order
     topic: Mapped[str | None] = mapped_column(String(100))
     category: Mapped[str | None] = mapped_column(String(1))  # A-E

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 
 from acd import cli
@@ -71,20 +72,20 @@ async def test_an_empty_database_migrates_to_exactly_the_models(db_url: str) -> 
         await engine.dispose()
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
 async def test_downgrade_to_nothing_and_up_again(db_url: str) -> None:
     engine = make_engine(db_url)
-    config = alembic_config()
-
-    def downgrade(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
-
     try:
         await upgrade(engine, "0001")
         assert await current_revision(engine) == "0001"
         await upgrade(engine)
         async with engine.begin() as connection:
-            await connection.run_sync(downgrade)
+            await connection.run_sync(_downgrade, "base")
         assert await current_revision(engine) is None
         async with engine.connect() as connection:
             names = await connection.run_sync(lambda c: inspect(c).get_table_names())
@@ -92,6 +93,39 @@ async def test_downgrade_to_nothing_and_up_again(db_url: str) -> None:
         await upgrade(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_scenario_versions_become_text_and_back(db_url: str) -> None:
+    """0003: a number stored by 0001 survives as text; going back keeps plain numbers only."""
+    engine = make_engine(db_url)
+
+    def insert(connection: Connection, call_id: str, version: Any) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO calls (id, arrived_at, priority, end_known, scenario_version) "
+                "VALUES (:id, :at, 0, true, :version)"
+            ),
+            {"id": call_id, "at": datetime(2026, 12, 1, tzinfo=UTC), "version": version},
+        )
+
+    def versions(connection: Connection) -> dict[str, Any]:
+        rows = connection.execute(text("SELECT id, scenario_version FROM calls ORDER BY id"))
+        return dict(rows.all())
+
+    try:
+        await upgrade(engine, "0002")
+        async with engine.begin() as connection:
+            await connection.run_sync(insert, "old", 7)
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.run_sync(insert, "new", "7+74952f896c0f")
+            assert await connection.run_sync(versions) == {"new": "7+74952f896c0f", "old": "7"}
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade, "0002")
+        async with engine.connect() as connection:
+            assert await connection.run_sync(versions) == {"new": None, "old": 7}
     finally:
         await engine.dispose()
 
