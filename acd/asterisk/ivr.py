@@ -735,6 +735,7 @@ class IvrExecutor:
             "language": state.language,
             "topic": state.topic,
             "category": state.category,
+            "out_of_hours": state.out_of_hours,
         }
         fields.update(data)
         self._event(ivr.call_id, "ivr", **fields)

@@ -93,6 +93,7 @@ class CallState:
     skills: dict[str, int] = field(default_factory=dict)
     priority: int | None = None
     category: str | None = None
+    out_of_hours: bool = False  # the last schedule the call passed said closed
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -302,6 +303,7 @@ def _schedule(
     assert isinstance(node, ScheduleNode)
     decision = decide(node, clock(), scenario.time_zone)
     call.steps.append(Step(node_id, node.type, decision.describe()))
+    call.out_of_hours = not decision.open
     target = node.open if decision.open else node.closed
     if target is None:  # the checker rejects schedules with no route at some hours
         return Outcome("hangup", node_id, reason=f"no route: {decision.describe()}")

@@ -44,15 +44,6 @@ def number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def _whole(value: Any) -> int | None:
-    """An integer column's value; a version such as "3+1f2e..." (not a number) is None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
 @dataclass(slots=True)
 class CallRow:
     """The writer's picture of one ``calls`` row; the columns it owns, in table order."""
@@ -64,7 +55,7 @@ class CallRow:
     dialled_number: str | None = None
     language: str | None = None
     scenario: str | None = None
-    scenario_version: int | None = None
+    scenario_version: str | None = None
     ivr_path: list[Any] | None = None
     topic: str | None = None
     category: str | None = None
@@ -90,6 +81,7 @@ class CallRow:
     in_db: bool = False
     offer_at: float | None = None  # when the offer ringing now started
     offer_known: bool = True  # False: read back from the database, a ringing offer unknown
+    topic_by_agent: bool = False  # the topic came from the agent's disposition
 
     def end_ring(self, at: float) -> None:
         if self.offer_at is not None:
@@ -121,10 +113,18 @@ class CallRow:
 
 #: The ``calls`` columns the writer owns (others, e.g. ``ticket`` or ``notes``, it never sets).
 STORED = tuple(
-    f.name for f in fields(CallRow) if f.name not in ("in_db", "offer_at", "offer_known")
+    f.name
+    for f in fields(CallRow)
+    if f.name not in ("in_db", "offer_at", "offer_known", "topic_by_agent")
 )
 INSTANTS = frozenset(n for n in STORED if n.endswith("_at"))
 STORED_VALUES = attrgetter(*STORED)
+
+
+#: Outcomes an agent or the IVR decided, which the router's "finished" does not replace.
+DECIDED = frozenset({"voicemail", "callback", "transferred", "hooliganism"})
+#: The IVR's outcome (``ivr`` events, ``acd.asterisk.ivr``) -> the call's outcome.
+_IVR_OUTCOMES = {"voicemail": "voicemail", "callback": "callback", "transfer": "transferred"}
 
 
 def apply_event(row: CallRow, record: Record) -> None:
@@ -144,12 +144,14 @@ def apply_event(row: CallRow, record: Record) -> None:
         row.priority = int(priority) if priority is not None else row.priority
         row.skills = clip(data.get("skills"), 400) or row.skills
         if data.get("scenario"):  # queued by an IVR scenario (acd.asterisk.ivr)
-            row.scenario = clip(data.get("scenario"), 100)
-            row.scenario_version = _whole(data.get("scenario_version"))
-            row.topic = clip(data.get("topic"), 100)
-            row.category = clip(data.get("category"), 1)
-            path = data.get("ivr_path")
-            row.ivr_path = [str(step) for step in path] if isinstance(path, list | tuple) else None
+            _scenario(row, data)
+            _ivr_details(row, data.get("ivr_path"), data)
+    elif kind == "scenario":
+        _scenario(row, data)
+    elif kind == "ivr":
+        _scenario(row, data)
+        _ivr_details(row, data.get("path"), data)
+        _ivr_outcome(row, str(data.get("outcome") or ""), data, at)
     elif kind == "announced":
         if row.announced_wait_seconds is None:
             row.announced_wait_seconds = number(data.get("mean_seconds"))
@@ -167,13 +169,77 @@ def apply_event(row: CallRow, record: Record) -> None:
     elif kind == "finished":
         row.end_ring(at)
         row.ended_at = at
-        row.outcome = clip(data.get("outcome"), 20)
+        outcome = clip(data.get("outcome"), 20)
+        if outcome == "withdrawn":  # the system took it out of the queue: overflow
+            outcome = "overflow"
+        if row.outcome not in DECIDED or outcome in DECIDED:
+            row.outcome = outcome
         row.agent_id = clip(data.get("agent_id"), 64) or row.agent_id
         row.wait_seconds = number(data.get("wait_seconds"))
         row.talk_seconds = number(data.get("talk_seconds"))
         row.end_known = bool(data.get("end_known", True))
         if row.wrap_up_seconds is not None and row.talk_seconds is not None:
             row.handle_seconds = row.talk_seconds + row.wrap_up_seconds
+    elif kind == "voicemail_task":  # a message was left (the IVR's or the dialplan's fallback)
+        if row.outcome != "hooliganism":
+            row.outcome = "voicemail"
+        if row.ended_at is None:
+            row.ended_at = at
+    elif kind == "disposition":  # the agent's (acd.http.agent_api)
+        topic = clip(data.get("topic"), 100)
+        if topic:
+            row.topic = topic
+            row.topic_by_agent = True
+        if data.get("disposition") == "hooliganism":
+            row.outcome = "hooliganism"
+
+
+def _scenario(row: CallRow, data: dict[str, Any]) -> None:
+    if data.get("scenario"):
+        row.scenario = clip(data.get("scenario"), 100)
+        version = data.get("scenario_version")
+        row.scenario_version = None if version is None else clip(version, 64)
+
+
+def _ivr_details(row: CallRow, path: Any, data: dict[str, Any]) -> None:
+    """Topic, category, language and path as the scenario left them (an agent's topic, set
+    later by a ``disposition``, comes after and wins)."""
+    if isinstance(path, list | tuple):
+        row.ivr_path = [str(step) for step in path]
+    if not row.topic_by_agent:
+        row.topic = clip(data.get("topic"), 100) or row.topic
+    row.category = clip(data.get("category"), 1) or row.category
+    row.language = clip(data.get("language"), 8) or row.language
+
+
+def _ivr_outcome(row: CallRow, outcome: str, data: dict[str, Any], at: float) -> None:
+    """The IVR finished with the call without an agent: voicemail, callback, a transfer to a
+    number, a hang-up (out of hours, or another end of the scenario), or the caller hung up
+    before reaching a queue. Entering a queue, being answered, or moving to another scenario
+    decide nothing yet (the router's ``finished`` or a later ``ivr`` event will)."""
+    if row.outcome == "hooliganism":
+        return
+    if outcome in _IVR_OUTCOMES:
+        if outcome == "transfer" and not data.get("number"):
+            return  # to another scenario: the call goes on there
+        row.outcome = _IVR_OUTCOMES[outcome]
+    elif outcome in ("hangup", "fallback"):
+        if row.outcome in DECIDED:
+            return
+        if data.get("out_of_hours"):
+            row.outcome = "out_of_hours"
+        elif row.outcome is None:
+            row.outcome = "ivr_ended"
+    elif outcome == "caller_hung_up":
+        if row.outcome is None and row.queued_at is None:
+            row.outcome = "ivr_abandoned"
+        elif row.outcome != "overflow":
+            return  # hung up while queued or after: the router's outcome stands
+    else:
+        return
+    row.ivr_ended_at = at if row.ivr_ended_at is None else row.ivr_ended_at
+    if row.ended_at is None or row.answered_at is None:
+        row.ended_at = at
 
 
 @dataclass(slots=True)

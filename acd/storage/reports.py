@@ -638,6 +638,8 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.TRANSFERRED.value: "переведён",
     Outcome.OUT_OF_HOURS.value: "нерабочее время",
     Outcome.HOOLIGANISM.value: "хулиганский",
+    Outcome.IVR_ENDED.value: "завершён в IVR",
+    Outcome.IVR_ABANDONED.value: "сброшен в IVR",
 }
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from e2e_stack import Stack, eventually, make_settings
+from sqlalchemy import select
 
 from acd.app import App
 from acd.config import ScenarioSettings, Settings
@@ -24,6 +25,9 @@ from acd.core.agents import AgentState
 from acd.core.calls import CallStatus
 from acd.routing_config import AgentSettings, RoutingSettings
 from acd.sim.pbx import Call
+from acd.storage.db import make_engine
+from acd.storage.models import Call as CallRecord
+from acd.storage.writer import CallRecordWriter
 
 HERE = Path(__file__).parent
 SCENARIOS = HERE / "scenarios"
@@ -558,3 +562,71 @@ async def test_restart_rebuilds_a_waiting_scenario_call_with_its_queue_node(
     await caller.wait_hangup()
     assert [m.mailbox for m in stack.pbx.voicemails] == ["flow"]
     assert stack.events(call_id, "queue_exit")[-1].data["key"] == "2"
+
+
+# --------------------------------------------------------------------------- call records
+
+
+async def test_the_ivrs_outcomes_become_the_call_records(stack: Stack) -> None:
+    """The events the daemon emitted for real calls, stored by the call-record writer: out of
+    hours, overflow then voicemail, a message left, a transfer to a number, a caller who hung
+    up in a menu; each with its scenario version."""
+    app = await flow_app(stack)
+    trunk = stack.pbx.add_phone("trunk")
+    callers: dict[str, Call] = {}
+
+    callers["transferred"] = await stack.pbx.place_call("+79160000010", dnid="5550104")
+    trunk.answer(await trunk.wait_ringing())
+    await callers["transferred"].wait_bridged()
+    trunk.hangup()
+    await callers["transferred"].wait_hangup()
+
+    callers["voicemail"] = await stack.pbx.place_call("+79160000009", dnid="5550100")
+    callers["voicemail"].press("2")
+    await callers["voicemail"].wait_hangup()
+
+    callers["ivr_abandoned"] = await stack.pbx.place_call("+79160000011", dnid="5550100")
+    await eventually(lambda: "t/menu" in callers["ivr_abandoned"].prompts_heard)
+    callers["ivr_abandoned"].hangup()
+    await eventually(lambda: ivr_events(stack, call_id_of(callers["ivr_abandoned"])))
+
+    everyone_on_break(app)
+    callers["overflow_voicemail"] = await stack.pbx.place_call("+79160000005", dnid="5550103")
+    await callers["overflow_voicemail"].wait_hangup(timeout=10)
+
+    app.ivr.clock = lambda: SUNDAY_10
+    callers["out_of_hours"] = await stack.pbx.place_call("+79160000004", dnid="5550102")
+    await callers["out_of_hours"].wait_hangup()
+
+    writer = CallRecordWriter(
+        f"sqlite+aiosqlite:///{stack.tmp_path / 'records.sqlite3'}", stack.tmp_path / "spool"
+    )
+    await writer.start()
+    try:
+        ids = {name: call_id_of(call) for name, call in callers.items()}
+        for event in stack.events():
+            if event.call_id in ids.values():
+                writer.emit(event)
+        assert await writer.drain(10)
+    finally:
+        await writer.aclose()
+    engine = make_engine(writer.url)
+    try:
+        async with engine.connect() as conn:
+            rows = {
+                row.id: row
+                for row in await conn.execute(
+                    select(CallRecord).where(CallRecord.id.in_(ids.values()))
+                )
+            }
+    finally:
+        await engine.dispose()
+    version = app.ivr.registry.get("flow")
+    assert version is not None
+    for name, call_id in ids.items():
+        row = rows[call_id]
+        assert row.outcome == name.removeprefix("overflow_"), (name, row.outcome)
+        assert (row.scenario, row.scenario_version) == ("flow", version.version)
+        assert row.ended_at is not None and row.answered_at is None
+    assert rows[ids["overflow_voicemail"]].queued_at is not None
+    assert rows[ids["out_of_hours"]].ivr_path == ["hours", "closed_msg", "end"]

@@ -223,7 +223,7 @@ async def test_a_call_queued_by_an_ivr_scenario_keeps_its_path(db_url: str, tmp_
                 {
                     "queue": "support",
                     **scenario,
-                    "scenario_version": "3+1f2e3d4c5b6a",  # not a number: not stored
+                    "scenario_version": "3+1f2e3d4c5b6a",
                     "ivr_path": ["greeting", "menu:2", "билинг"],
                 },
             )
@@ -238,5 +238,160 @@ async def test_a_call_queued_by_an_ivr_scenario_keeps_its_path(db_url: str, tmp_
     first, second = calls["s1"], calls["s2"]
     assert (first["scenario"], first["topic"], first["category"]) == ("flow", "billing", "B")
     assert first["ivr_path"] == ["greeting", "menu:2", "билинг"]
-    assert first["scenario_version"] is None and second["scenario_version"] == 7
+    assert first["scenario_version"] == "3+1f2e3d4c5b6a" and second["scenario_version"] == "7"
     assert epoch(first["ivr_ended_at"]) == T0 + 9
+
+
+def _ivr(call_id: str, at: float, outcome: str, **data: object) -> CallEvent:
+    fields: dict[str, object] = {
+        "scenario": "hotline",
+        "scenario_version": "2+0123456789ab",
+        "outcome": outcome,
+        "node": "n",
+        "path": ["greeting", "hours"],
+        "language": "kk",
+        "topic": None,
+        "category": None,
+        "out_of_hours": False,
+    }
+    fields.update(data)
+    return CallEvent(call_id, at, "ivr", fields)
+
+
+async def test_calls_the_ivr_finishes_get_their_outcome_and_end(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Every way out of the IVR without an agent is an outcome, with the scenario's version,
+    path and the time the IVR let the call go."""
+    writer = make_writer(db_url, tmp_path)
+    await writer.start()
+    endings = {
+        "closed": _ivr("closed", T0 + 5, "hangup", out_of_hours=True),
+        "info": _ivr("info", T0 + 5, "hangup", reason="message only"),
+        "vm": _ivr("vm", T0 + 5, "voicemail", mailbox="hotline@acd"),
+        "cb": _ivr("cb", T0 + 5, "callback", topic="billing"),
+        "out": _ivr("out", T0 + 5, "transfer", number="+74951234567"),
+        "gone": _ivr("gone", T0 + 5, "caller_hung_up"),
+        "fallback": _ivr("fallback", T0 + 5, "fallback", reason="scenario x is not served"),
+    }
+    try:
+        for call_id, ending in endings.items():
+            writer.emit(CallEvent(call_id, T0, "arrived", {"caller": "+7701"}))
+            writer.emit(
+                CallEvent(
+                    call_id,
+                    T0 + 1,
+                    "scenario",
+                    {"scenario": "hotline", "scenario_version": "2+0123456789ab"},
+                )
+            )
+            writer.emit(ending)
+        # The dialplan's fallback recorded a message: voicemail after all.
+        writer.emit(CallEvent("fallback", T0 + 40, "voicemail_task", {"number": "+7701"}))
+        assert await writer.drain(10)
+    finally:
+        await writer.aclose()
+    calls = (await stored(db_url)).calls
+    outcomes = {call_id: calls[call_id]["outcome"] for call_id in endings}
+    assert outcomes == {
+        "closed": "out_of_hours",
+        "info": "ivr_ended",
+        "vm": "voicemail",
+        "cb": "callback",
+        "out": "transferred",
+        "gone": "ivr_abandoned",
+        "fallback": "voicemail",
+    }
+    for call_id in endings:
+        row = calls[call_id]
+        assert (row["scenario"], row["scenario_version"]) == ("hotline", "2+0123456789ab")
+        assert row["ivr_path"] == ["greeting", "hours"] and row["language"] == "kk"
+        assert epoch(row["ivr_ended_at"]) == T0 + 5 and epoch(row["ended_at"]) == T0 + 5
+        assert row["answered_at"] is None and row["queued_at"] is None
+    assert calls["cb"]["topic"] == "billing"
+
+
+async def test_a_queued_call_keeps_the_queues_outcome_and_overflow_is_named(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The router's ``withdrawn`` is stored as ``overflow``; what the scenario does next
+    decides further; IVR events never replace an answer or an abandon."""
+    writer = make_writer(db_url, tmp_path)
+    await writer.start()
+    finished = {"agent_id": None, "wait_seconds": 60.0, "talk_seconds": 0.0}
+    try:
+        for call_id in ("over", "over_vm", "over_gone", "lost"):
+            writer.emit(CallEvent(call_id, T0, "arrived", {"caller": "+7701"}))
+            writer.emit(CallEvent(call_id, T0 + 2, "queued", {"queue": "q"}))
+        for call_id in ("over", "over_vm", "over_gone"):
+            writer.emit(
+                CallEvent(call_id, T0 + 62, "finished", {**finished, "outcome": "withdrawn"})
+            )
+        writer.emit(_ivr("over_vm", T0 + 63, "voicemail"))
+        writer.emit(_ivr("over_gone", T0 + 70, "caller_hung_up"))
+        writer.emit(CallEvent("lost", T0 + 62, "finished", {**finished, "outcome": "abandoned"}))
+        writer.emit(_ivr("lost", T0 + 62, "caller_hung_up"))
+        assert await writer.drain(10)
+    finally:
+        await writer.aclose()
+    calls = (await stored(db_url)).calls
+    assert calls["over"]["outcome"] == "overflow" and epoch(calls["over"]["ended_at"]) == T0 + 62
+    assert calls["over_vm"]["outcome"] == "voicemail"
+    assert epoch(calls["over_vm"]["ended_at"]) == T0 + 63
+    assert calls["over_gone"]["outcome"] == "overflow"
+    assert epoch(calls["over_gone"]["ended_at"]) == T0 + 70
+    assert calls["lost"]["outcome"] == "abandoned" and epoch(calls["lost"]["ended_at"]) == T0 + 62
+
+
+async def test_the_agents_topic_stands_and_hooliganism_is_an_outcome(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A ``disposition`` sets the topic (a later IVR event does not undo it, nor does the
+    ``finished`` that follows, nor a later transaction); ``hooliganism`` is the outcome,
+    whatever the router says."""
+    writer = make_writer(db_url, tmp_path)
+    await writer.start()
+    try:
+        for call_id in ("t1", "h1"):
+            writer.emit(CallEvent(call_id, T0, "arrived", {"caller": "+7701"}))
+            writer.emit(
+                CallEvent(
+                    call_id,
+                    T0 + 3,
+                    "queued",
+                    {"queue": "q", "scenario": "hotline", "topic": "ivr-topic"},
+                )
+            )
+            writer.emit(CallEvent(call_id, T0 + 5, "connected", {"agent_id": "a1"}))
+        writer.emit(CallEvent("t1", T0 + 20, "disposition", {"agent_id": "a1", "topic": "refund"}))
+        writer.emit(
+            CallEvent(
+                "h1",
+                T0 + 20,
+                "disposition",
+                {"agent_id": "a1", "topic": None, "disposition": "hooliganism"},
+            )
+        )
+        assert await writer.drain(10)  # a transaction of its own: the cache carries it on
+        writer.emit(_ivr("t1", T0 + 21, "answered", topic="ivr-topic"))
+        for call_id in ("t1", "h1"):
+            writer.emit(
+                CallEvent(
+                    call_id,
+                    T0 + 60,
+                    "finished",
+                    {
+                        "outcome": "answered",
+                        "agent_id": "a1",
+                        "wait_seconds": 2.0,
+                        "talk_seconds": 55.0,
+                    },
+                )
+            )
+        assert await writer.drain(10)
+    finally:
+        await writer.aclose()
+    calls = (await stored(db_url)).calls
+    assert (calls["t1"]["topic"], calls["t1"]["outcome"]) == ("refund", "answered")
+    assert (calls["h1"]["topic"], calls["h1"]["outcome"]) == ("ivr-topic", "hooliganism")
+    assert epoch(calls["h1"]["answered_at"]) == T0 + 5

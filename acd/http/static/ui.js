@@ -20,6 +20,8 @@ const ACD = (() => {
     transferred: "Переведён",
     out_of_hours: "Нерабочее время",
     hooliganism: "Хулиганство",
+    ivr_ended: "Завершён в IVR",
+    ivr_abandoned: "Сброшен в IVR",
   };
   const ERROR_LABELS = {
     invalid_credentials: "Неверный логин или пароль",
