@@ -351,7 +351,9 @@ class TimelineEvent(Answer):
     at: datetime
     kind: str
     data: dict[str, Any]
-    summary: str | None = Field(description="the routing explanation, in words, for offers")
+    summary: str | None = Field(
+        description="the event in words (an offer: its routing explanation)"
+    )
 
 
 class TimelineResponse(Answer):

@@ -28,7 +28,7 @@ from acd.http.models import (
 )
 from acd.http.routes import ALL_ROLES, Ctx, Endpoint, PathParam, json_response
 from acd.http.state import ApiState
-from acd.storage.models import Call, CallEventRow, Recording, Role
+from acd.storage.models import AgentStateLog, Call, CallEventRow, Recording, Role
 from acd.storage.recordings import (
     InvalidCallId,
     InvalidRange,
@@ -221,10 +221,15 @@ def explain(kind: str, data: dict[str, Any]) -> str | None:
         return f"finished: {data.get('outcome')}"
     if kind == "transfer_requested":
         return f"{data.get('agent_id')} asked to transfer to skill {data.get('skill')}"
+    if kind == "wrap_up":
+        return f"{data.get('agent_id')} in wrap-up"
+    if kind == "wrap_up_ended":
+        return f"{data.get('agent_id')} finished wrap-up after {data.get('seconds')} s"
     return None
 
 
 async def get_timeline(ctx: Ctx[None, None]) -> web.StreamResponse:
+    """The call's events, with its wrap-up (from ``agent_states``) in its place."""
     call_id = ctx.path["call_id"]
     row = await _visible_call(ctx, call_id)
     async with ctx.state.sessions() as session:
@@ -239,22 +244,48 @@ async def get_timeline(ctx: Ctx[None, None]) -> web.StreamResponse:
             .scalars()
             .all()
         )
+        wrap_ups = (
+            (
+                await session.execute(
+                    select(AgentStateLog)
+                    .where(AgentStateLog.call_id == call_id, AgentStateLog.state == "wrap_up")
+                    .order_by(AgentStateLog.started_at, AgentStateLog.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     if row is None and not events:
         raise NotFound(f"no call {call_id}")
-    return json_response(
-        TimelineResponse(
-            call_id=call_id,
-            events=[
-                TimelineEvent(
-                    at=e.at,
-                    kind=e.kind,
-                    data=e.data if isinstance(e.data, dict) else {"value": e.data},
-                    summary=explain(e.kind, e.data if isinstance(e.data, dict) else {}),
-                )
-                for e in events
-            ],
+    timeline = [
+        TimelineEvent(
+            at=e.at,
+            kind=e.kind,
+            data=e.data if isinstance(e.data, dict) else {"value": e.data},
+            summary=explain(e.kind, e.data if isinstance(e.data, dict) else {}),
         )
-    )
+        for e in events
+    ]
+    for wrap in wrap_ups:
+        data: dict[str, Any] = {"agent_id": wrap.agent_id}
+        timeline.append(
+            TimelineEvent(
+                at=wrap.started_at, kind="wrap_up", data=data, summary=explain("wrap_up", data)
+            )
+        )
+        if wrap.ended_at is not None:
+            seconds = round((wrap.ended_at - wrap.started_at).total_seconds(), 3)
+            ended = {"agent_id": wrap.agent_id, "seconds": seconds}
+            timeline.append(
+                TimelineEvent(
+                    at=wrap.ended_at,
+                    kind="wrap_up_ended",
+                    data=ended,
+                    summary=explain("wrap_up_ended", ended),
+                )
+            )
+    timeline.sort(key=lambda event: event.at)  # stable: the events' own order is kept
+    return json_response(TimelineResponse(call_id=call_id, events=timeline))
 
 
 async def get_recording(ctx: Ctx[None, None]) -> web.StreamResponse:

@@ -220,6 +220,13 @@ class AgentStateLog(Base):
             postgresql_where=text("ended_at IS NULL"),
             sqlite_where=text("ended_at IS NULL"),
         ),
+        # A call's wrap-up, for its timeline.
+        Index(
+            "ix_agent_states_wrap_up_call",
+            "call_id",
+            postgresql_where=text("state = 'wrap_up'"),
+            sqlite_where=text("state = 'wrap_up'"),
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from http_support import Api
 
-from acd.storage.models import Call, CallEventRow, Recording
+from acd.storage.models import AgentStateLog, Call, CallEventRow, Recording
 
 DAY = datetime(2026, 9, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow
 
@@ -62,6 +62,21 @@ async def _calls(api: Api) -> None:
                     at=DAY + timedelta(seconds=65),
                     kind="disposition",
                     data={"disposition": "resolved", "agent_id": "a1"},
+                ),
+                # The wrap-up that followed (the writer's agent_states row), and another
+                # call's, which is not this call's timeline.
+                AgentStateLog(
+                    agent_id="a1",
+                    state="wrap_up",
+                    call_id="1789000000.1",
+                    started_at=DAY + timedelta(seconds=60),
+                    ended_at=DAY + timedelta(seconds=75.5),
+                ),
+                AgentStateLog(
+                    agent_id="a1",
+                    state="wrap_up",
+                    call_id="1789000000.2",
+                    started_at=DAY + timedelta(seconds=90),
                 ),
             ]
         )
@@ -123,7 +138,17 @@ async def test_call_detail_and_timeline_with_explanation(any_db_api: Api) -> Non
     response = await api.client.get("/api/calls/1789000000.1/timeline", headers=headers)
     assert response.status == 200
     events = (await response.json())["events"]
-    assert [e["kind"] for e in events] == ["queued", "offered", "connected", "disposition"]
+    assert [e["kind"] for e in events] == [
+        "queued",
+        "offered",
+        "connected",
+        "wrap_up",
+        "disposition",
+        "wrap_up_ended",
+    ]
+    assert events[3]["data"] == {"agent_id": "a1"}
+    assert events[5]["data"] == {"agent_id": "a1", "seconds": 15.5}
+    assert events[5]["summary"] == "a1 finished wrap-up after 15.5 s"
     offered = events[1]
     assert offered["data"]["excluded"] == {"a2": "on_break"}
     assert "offered to a1" in offered["summary"]
