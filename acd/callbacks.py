@@ -88,6 +88,11 @@ def parse_requirements(text: str) -> tuple[SkillRequirement, ...]:
     return tuple(result)
 
 
+def format_requirements(requirements: Iterable[SkillRequirement]) -> str:
+    """Requirements -> ``"operator:3,billing:2"`` (what :func:`parse_requirements` reads)."""
+    return ",".join(f"{r.skill}:{r.min_level}" for r in requirements)
+
+
 def newest_message(directory: Path, mailbox: str) -> Path:
     """The newest message of ``box[@context]`` under Asterisk's voicemail spool, or its
     INBOX folder when none can be read there (the PBX may be on another host)."""
@@ -133,6 +138,8 @@ class VoicemailTask:
     status: str = "new"  # new | offered | handled | overdue | cancelled
     alerted: set[str] = field(default_factory=set)  # deadline states already alerted
     row_id: int | None = None
+    skills: str = ""  # what the caller chose in the IVR ("operator:3,billing:2")
+    language: str | None = None
 
 
 @dataclass(slots=True)
@@ -208,6 +215,13 @@ class CallbackStore:
                 due_at=_instant(request.due_at) if request.due_at is not None else None,
                 attempts=request.attempts,
                 status=request.status,
+                skills=format_requirements(request.requirements),
+                priority=request.priority,
+                language=request.language,
+                queued_since=_instant(request.arrived_at),
+                caller_name=request.caller_name,
+                topic=request.topic,
+                category=request.category,
             )
             session.add(row)
             await session.flush()
@@ -226,6 +240,8 @@ class CallbackStore:
                 left_at=_instant(task.left_at),
                 due_at=_instant(task.due_at),
                 status=task.status,
+                skills=task.skills or None,
+                language=task.language,
             )
             session.add(row)
             await session.flush()
@@ -305,11 +321,13 @@ class CallbackManager:
                 vm.due_at.timestamp(),
                 status=vm.status,
                 row_id=vm.id,
+                skills=vm.skills or "",
+                language=vm.language,
             )
             tasks[vm.id] = task
             self.voicemails[task.call_id] = task
             if task.number:
-                self._voicemail_request(task)
+                self._voicemail_request(task, parse_requirements(task.skills), task.language)
         for row in callbacks:
             self._restore_callback(row)
         log.info("callbacks: %d pending, %d voicemail tasks", len(callbacks), len(tasks))
@@ -390,6 +408,8 @@ class CallbackManager:
             self._enqueue(request)
 
     def _restore_callback(self, row: Callback) -> None:
+        """A pending callback from the database, routed as it was booked (a skill since
+        taken out of the configuration falls back to the queue's)."""
         origin = row.call_id or f"row-{row.id}"
         call_id = f"cb-{origin}"
         if call_id in self.requests or call_id in self.center.calls:
@@ -397,20 +417,31 @@ class CallbackManager:
         queue = self.center.queue_settings.get(row.queue_id or "") or (
             self.center.routing.queue_for_number(None)
         )
+        known = set(self.center.routing.skills)
+        requirements = tuple(r for r in parse_requirements(row.skills or "") if r.skill in known)
         requested = row.requested_at.timestamp()
         due = row.due_at.timestamp() if row.due_at is not None else None
+        if due is not None:
+            place = due
+        elif row.queued_since is not None:
+            place = row.queued_since.timestamp()
+        else:
+            place = requested
         request = CallbackRequest(
             call_id=call_id,
             origin_call_id=row.call_id,
             number=row.number,
             queue_id=queue.id,
-            requirements=queue.requirements(),
-            priority=queue.priority,
-            language=queue.language or "ru",
-            arrived_at=due if due is not None else requested,
+            requirements=requirements or queue.requirements(),
+            priority=queue.priority if row.priority is None else row.priority,
+            language=row.language or queue.language or "ru",
+            arrived_at=place,
             requested_at=requested,
             due_at=due,
             email=row.email,
+            caller_name=row.caller_name,
+            topic=row.topic,
+            category=row.category,
             attempts=row.attempts,
             status="retry" if row.attempts else "pending",
             row_id=row.id,
@@ -443,6 +474,8 @@ class CallbackManager:
             path=str(path),
             left_at=now,
             due_at=now + self.settings.voicemail_hours * 3600.0,
+            skills=skills,
+            language=language,
         )
         self.voicemails[call_id] = task
         self.center.sink.emit(

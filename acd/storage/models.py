@@ -243,6 +243,14 @@ class Callback(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What routes it, kept across a restart (NULL: the queue's default).
+    skills: Mapped[str | None] = mapped_column(String(400))  # "operator:3,billing:2"
+    priority: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(8))
+    queued_since: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its place
+    caller_name: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(1))
 
 
 class Voicemail(Base):
@@ -256,6 +264,8 @@ class Voicemail(Base):
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())  # handled within 24 h
     status: Mapped[str] = mapped_column(String(20), default="new")
     handled_by: Mapped[str | None] = mapped_column(String(64))
+    skills: Mapped[str | None] = mapped_column(String(400))  # the caller's, for the callback
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class ScenarioVersion(Base):

@@ -18,7 +18,7 @@ from test_scenarios import call_id_of, start
 
 from acd.app import App
 from acd.config import CallbacksSettings, ScenarioSettings, Settings, SmtpSettings
-from acd.core.calls import CallStatus
+from acd.core.calls import CallStatus, SkillRequirement
 from acd.routing_config import AgentSettings, RoutingSettings
 
 SCENARIO = """\
@@ -208,6 +208,22 @@ async def test_a_callback_at_a_chosen_time_enters_the_queue_then_and_survives_a_
     now = app.center.now()
     app.callbacks.book(call_id="later", number="+79160000004", due_at=now + 0.4)
     app.callbacks.book(call_id="tomorrow", number="+79160000005", due_at=now + 86400)
+    # Booked from the queue: it keeps the caller's place, skills, priority and language.
+    app.callbacks.book(
+        call_id="asap",
+        number="+79160000006",
+        requirements=[SkillRequirement("operator", 3)],
+        priority=7,
+        language="kk",
+        arrived_at=now - 100,
+        caller_name="Асем",
+        topic="billing",
+        category="B",
+    )
+    # A message left after waiting in the queue keeps the skills and language it waited with.
+    app.callbacks.voicemail_left(
+        "vm-call", "+79160000007", "hotline@default", skills="operator:2", language="kk"
+    )
     assert "cb-later" not in app.center.router.calls
     await stack.wait_for(lambda: "cb-later" in app.center.router.calls, what="due")
     [queued] = stack.events("cb-later", "queued")
@@ -221,6 +237,19 @@ async def test_a_callback_at_a_chosen_time_enters_the_queue_then_and_survives_a_
     assert "cb-later" in app.center.router.calls
     assert "cb-tomorrow" not in app.center.router.calls
     assert app.callbacks.requests["cb-tomorrow"].timer is not None
+    asap = app.callbacks.requests["cb-asap"]
+    assert (asap.requirements, asap.priority, asap.language) == (
+        (SkillRequirement("operator", 3),),
+        7,
+        "kk",
+    )
+    assert (asap.caller_name, asap.topic, asap.category) == ("Асем", "billing", "B")
+    waiting = app.center.router.calls["cb-asap"]
+    assert waiting.arrived_at == pytest.approx(now - 100, abs=0.01)
+    assert (waiting.priority, waiting.language) == (7, "kk")
+    message = app.callbacks.requests["vm-vm-call"]
+    assert message.voicemail is app.callbacks.voicemails["vm-call"]
+    assert (message.requirements, message.language) == ((SkillRequirement("operator", 2),), "kk")
 
 
 async def test_a_voicemail_becomes_a_task_offered_to_an_agent_with_deadline_alerts(
