@@ -28,6 +28,7 @@ from acd.config import Settings
 from acd.http import EventHub, HttpDeps, build_http_app, directory_scenario_hook
 from acd.presence import PresenceStore
 from acd.routing_config import build_router
+from acd.saved_agents import keep_loading, load_saved_agents
 from acd.scenario import RoutingFacts
 from acd.scenario.registry import ReloadResult, ScenarioRegistry
 from acd.storage.db import make_engine, make_sessions
@@ -127,6 +128,7 @@ class App:
         scripts.callbacks = self.callbacks
         self.fastagi = FastAgiServer(scripts, settings.fastagi.host, settings.fastagi.port)
         self._clock_task: asyncio.Task[None] | None = None
+        self._saved_agents_task: asyncio.Task[None] | None = None
         self._scenario_watch: asyncio.Task[None] | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -144,6 +146,7 @@ class App:
         await self.writer.start()  # migrations; a database that is down only means spooling
         await self._start_http()
         await self.recording_jobs.start()
+        await self._load_saved_agents()
         self.center.restore_presence()
         await self.callbacks.start()  # pending callbacks back in the queue, before the resync
         self.telephony.recovering = self.journal.open_calls()
@@ -160,6 +163,19 @@ class App:
             self.fastagi.port,
             self.settings.ami.host,
             self.settings.ami.port,
+        )
+
+    async def _load_saved_agents(self) -> None:
+        """The agents the admin saved in the database, routed again (``acd.saved_agents``);
+        if the database does not answer now, in the background as soon as it does."""
+        try:
+            async with asyncio.timeout(5.0):
+                await load_saved_agents(self.center, self.db_sessions)
+            return
+        except Exception as exc:
+            log.warning("saved agents not loaded at start: %s", exc or type(exc).__name__)
+        self._saved_agents_task = asyncio.get_running_loop().create_task(
+            keep_loading(self.center, self.db_sessions, self.center.restore_presence)
         )
 
     async def _start_http(self) -> None:
@@ -194,6 +210,11 @@ class App:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scenario_watch
             self._scenario_watch = None
+        if self._saved_agents_task is not None:
+            self._saved_agents_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saved_agents_task
+            self._saved_agents_task = None
         if self._clock_task is not None:
             self._clock_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

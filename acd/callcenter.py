@@ -14,7 +14,7 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -457,18 +457,24 @@ class CallCenter:
             return None
         return self.router.estimate_wait(call_id)
 
-    def restore_presence(self) -> None:
-        """Log agents back in as they were before a restart (or as configured)."""
+    def restore_presence(self, only: Collection[str] | None = None) -> None:
+        """Log agents back in as they were before a restart (or as configured): every routed
+        agent, or those of ``only`` (agents loaded later, e.g. from the database)."""
         saved = self.presence.load() if self.presence is not None else {}
-        for agent in self.routing.agents:
-            state, reason = saved.get(agent.id, (None, None))
-            if state is None and agent.auto_login:
+        configured = {agent.id: agent for agent in self.routing.agents}
+        for agent_id in list(self.agents_by_id if only is None else only):
+            agent = self.router.agents.get(agent_id)
+            if agent is None or agent.state is not AgentState.LOGGED_OUT:
+                continue  # not routed, or logged in already
+            state, reason = saved.get(agent_id, (None, None))
+            config = configured.get(agent_id)
+            if state is None and config is not None and config.auto_login:
                 state = AgentState.AVAILABLE
             if state in (None, AgentState.LOGGED_OUT):
                 continue
-            self.feed(AgentLoggedIn(self.now(), agent.id))
+            self.feed(AgentLoggedIn(self.now(), agent_id))
             if state is AgentState.BREAK:
-                self.feed(AgentBreak(self.now(), agent.id, reason or "break"))
+                self.feed(AgentBreak(self.now(), agent_id, reason or "break"))
 
     # ------------------------------------------------------------------ announcements
 
