@@ -7,12 +7,18 @@ database lands it is also the call record itself (``acd.call_events`` has the ev
 
 Each line is written and flushed to the operating system at once, so a killed daemon (even
 ``SIGKILL``) loses nothing it had journaled; a line torn by a power cut is skipped on reading.
+
+The journal does not grow without end: past ``max_bytes`` (64 MiB) the file is renamed to
+``<name>.1`` (replacing the one before) and a new one starts with the events a restart needs
+of the calls still open (their ``queued`` and ``connected`` events), fsync'd before anything
+else is written. The call records themselves are in the database.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,25 +44,83 @@ class OpenCall:
     connected_at: float | None
 
 
+#: The journal's size past which it is rotated.
+MAX_BYTES = 64 * 2**20
+
+
+def _line(event: CallEvent) -> str:
+    return json.dumps(
+        {"call_id": event.call_id, "at": event.at, "kind": event.kind, "data": event.data},
+        ensure_ascii=False,
+        default=str,
+    )
+
+
 class CallJournal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_bytes: int = MAX_BYTES) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self._file: IO[str] | None = None
+        self._size = 0
+        #: call -> the events a restart needs of it (queued, connected); None until read
+        self._open: dict[str, list[CallEvent]] | None = None
+
+    @property
+    def rotated_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".1")
 
     def emit(self, event: CallEvent) -> None:
-        line = json.dumps(
-            {"call_id": event.call_id, "at": event.at, "kind": event.kind, "data": event.data},
-            ensure_ascii=False,
-            default=str,
-        )
+        if self._open is None:
+            self._seed(self.read())
+        self._follow(event)
+        line = _line(event) + "\n"
         try:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = self.path.open("a", encoding="utf-8")
-            self._file.write(line + "\n")
+                self._size = self._file.tell()
+            self._file.write(line)
             self._file.flush()
+            self._size += len(line.encode("utf-8"))
+            if self._size > self.max_bytes:
+                self._rotate()
         except OSError as exc:
             log.error("cannot write the call journal %s: %s", self.path, exc)
+
+    def _seed(self, events: Iterable[CallEvent]) -> None:
+        self._open = {}
+        for event in events:
+            self._follow(event)
+
+    def _follow(self, event: CallEvent) -> None:
+        """Keep the open calls' restart events (the rules of :func:`open_calls`)."""
+        calls = self._open
+        assert calls is not None
+        if event.kind == "queued":
+            calls[event.call_id] = [event]
+        elif event.kind == "connected" and event.call_id in calls:
+            calls[event.call_id] = [calls[event.call_id][0], event]
+        elif event.kind in FINAL_KINDS:
+            calls.pop(event.call_id, None)
+
+    def _rotate(self) -> None:
+        """The file becomes ``<name>.1``; a new one starts with the open calls' events."""
+        assert self._file is not None and self._open is not None
+        self._file.close()
+        self._file = None
+        os.replace(self.path, self.rotated_path)
+        handle = self.path.open("a", encoding="utf-8")
+        kept = [_line(event) + "\n" for events in self._open.values() for event in events]
+        handle.write("".join(kept))
+        handle.flush()
+        os.fsync(handle.fileno())
+        self._file = handle
+        self._size = handle.tell()
+        log.info(
+            "call journal rotated: %s kept, %d open call(s) carried over",
+            self.rotated_path,
+            len(self._open),
+        )
 
     def close(self) -> None:
         if self._file is not None:
@@ -82,7 +146,9 @@ class CallJournal:
                 yield event
 
     def open_calls(self) -> dict[str, OpenCall]:
-        return open_calls(self.read())
+        events = list(self.read())
+        self._seed(events)
+        return open_calls(events)
 
 
 def open_calls(events: Iterable[CallEvent]) -> dict[str, OpenCall]:

@@ -57,3 +57,53 @@ def test_fan_out_sends_to_every_sink() -> None:
     first, second = MemorySink(), MemorySink()
     FanOutSink(first, second).emit(CallEvent("c1", 1.0, "queued"))
     assert first.kinds("c1") == second.kinds("c1") == ["queued"]
+
+
+def _call(journal: CallJournal, call_id: str, at: float, *, finish: bool) -> None:
+    journal.emit(CallEvent(call_id, at, "arrived", {"caller": "+7701", "pad": "x" * 200}))
+    journal.emit(CallEvent(call_id, at + 1, "queued", {"channel": f"PJSIP/pstn-{call_id}"}))
+    journal.emit(CallEvent(call_id, at + 2, "connected", {"agent_id": "a1"}))
+    if finish:
+        journal.emit(CallEvent(call_id, at + 3, "finished", {"outcome": "answered"}))
+
+
+def test_a_full_journal_is_rotated_keeping_what_a_restart_needs(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    journal = CallJournal(path, max_bytes=4096)
+    _call(journal, "open-1", 1.0, finish=False)
+    for n in range(40):
+        _call(journal, f"done-{n}", 10.0 + n, finish=True)
+    journal.emit(CallEvent("open-2", 100.0, "queued", {"channel": "PJSIP/pstn-open-2"}))
+    before = {e.call_id for e in journal.read()} | {
+        e.call_id for e in CallJournal(journal.rotated_path).read()
+    }
+    assert {"open-1", "open-2", "done-39"} <= before
+    assert path.stat().st_size <= 4096 + 1024  # rotated, not grown
+    assert journal.rotated_path.exists()
+    found = CallJournal(path).open_calls()  # what a restart sees: the open calls, in full
+    assert set(found) == {"open-1", "open-2"}
+    assert (found["open-1"].status, found["open-1"].agent_id) == ("connected", "a1")
+    assert (found["open-1"].queued_at, found["open-1"].connected_at) == (2.0, 3.0)
+    assert found["open-2"].channel == "PJSIP/pstn-open-2"
+    journal.close()
+
+
+def test_a_restarted_journal_carries_the_old_open_calls_through_its_next_rotation(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "calls.jsonl"
+    first = CallJournal(path, max_bytes=4096)
+    _call(first, "before-restart", 1.0, finish=False)
+    first.close()  # the daemon stops (or dies) with the call talking
+
+    second = CallJournal(path, max_bytes=4096)
+    assert set(second.open_calls()) == {"before-restart"}
+    for n in range(40):
+        _call(second, f"done-{n}", 10.0 + n, finish=True)
+    assert second.rotated_path.exists()
+    assert set(CallJournal(path).open_calls()) == {"before-restart"}
+    second.emit(CallEvent("before-restart", 99.0, "finished", {"outcome": "answered"}))
+    for n in range(40):  # and once it has finished, the next rotation lets it go
+        _call(second, f"later-{n}", 200.0 + n, finish=True)
+    assert CallJournal(path).open_calls() == {}
+    second.close()
