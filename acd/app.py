@@ -34,6 +34,7 @@ from acd.scenario.registry import ReloadResult, ScenarioRegistry
 from acd.storage.db import make_engine, make_sessions
 from acd.storage.recording_jobs import RecordingJobs
 from acd.storage.writer_process import WriterProcess
+from acd.transfers import transfer_hook
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ class App:
             ami_connected=lambda: self.ami.connected,
             fastagi_serving=lambda: self.fastagi.serving,
             events=self.http_events,
+            transfer=transfer_hook(self.center, self.telephony),
         )
         self.http_runner = web.AppRunner(build_http_app(deps))
         await self.http_runner.setup()

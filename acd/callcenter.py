@@ -15,7 +15,7 @@ import heapq
 import logging
 import time
 from collections.abc import Callable, Collection, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from acd.call_events import CallEvent, CallEventSink
@@ -320,7 +320,7 @@ class CallCenter:
             queue=info.queue_id,
             language=info.language,
             priority=info.priority,
-            skills=",".join(f"{r.skill}:{r.min_level}" for r in info.requirements),
+            skills=_skills_text(info.requirements),
             channel=info.channel or None,
             **_scenario_data(info),
             **({"callback_number": info.callback_number} if info.callback_number else {}),
@@ -350,14 +350,8 @@ class CallCenter:
         (:meth:`entered_bridge`): an agent who hangs up before that has not talked to the
         caller, who keeps their place in the queue.
         """
-        call = self.router.calls.get(call_id)
-        info = self.calls.get(call_id)
-        if (
-            call is None
-            or info is None
-            or call.status is not CallStatus.RINGING
-            or call.agent_id != agent_id
-        ):
+        info = self._call_of(call_id, agent_id, CallStatus.RINGING)
+        if info is None:
             return False
         info.accepted_by = agent_id
         info.caller_in_bridge = info.agent_in_bridge = False
@@ -366,6 +360,14 @@ class CallCenter:
             # handling (an unreachable caller ends it, see acd.callbacks).
             self.offer_answered(call_id, agent_id)
         return True
+
+    def _call_of(self, call_id: str, agent_id: str, status: CallStatus) -> CallInfo | None:
+        """The live call ``call_id`` if it is ``status`` with ``agent_id``, else None."""
+        call = self.router.calls.get(call_id)
+        info = self.calls.get(call_id)
+        if call is None or info is None or call.status is not status or call.agent_id != agent_id:
+            return None
+        return info
 
     def entered_bridge(self, call_id: str, *, caller: bool) -> None:
         """The caller's or the agent's channel entered the bridge; both in: answered."""
@@ -411,6 +413,56 @@ class CallCenter:
             self.feed(CallEnded(self.now(), call_id))
         elif call.status is CallStatus.RINGING:
             self.feed(OfferRejected(self.now(), call_id, agent_id))
+
+    def transfer(
+        self,
+        call_id: str,
+        agent_id: str,
+        requirements: tuple[SkillRequirement, ...],
+        reason: str | None = None,
+    ) -> CallInfo:
+        """The agent's connected call goes back in the queue for ``requirements`` (a blind
+        transfer to a skill group): the agent's part ends (outcome ``transferred``, wrap-up
+        follows) and the caller keeps their place (the original arrival time). Returns the
+        call as it now waits; the telephony moves the caller's channel (AMI Redirect).
+
+        Raises :class:`RoutingError` when the agent has no connected call to transfer."""
+        info = self._call_of(call_id, agent_id, CallStatus.CONNECTED)
+        if info is None:
+            raise RoutingError(f"agent {agent_id} has no connected call {call_id}")
+        if info.callback_number is not None or not info.channel:
+            raise RoutingError("a callback cannot be transferred: the caller was dialled out")
+        for requirement in requirements:
+            if requirement.skill not in self.router.skills:
+                raise RoutingError(f"unknown skill {requirement.skill!r}")
+        now = self.now()
+        info.outcome = "transferred"
+        info.finished_data = {**info.finished_data, "transfer_skills": _skills_text(requirements)}
+        self.feed(CallEnded(now, call_id))
+        again = replace(
+            info,
+            requirements=tuple(requirements),
+            agent_id=None,
+            agent_leg=None,
+            agent_channel=None,
+            accepted_by=None,
+            caller_in_bridge=False,
+            agent_in_bridge=False,
+            announcements=0,
+            extra={},
+            outcome=None,
+            finished_data={},
+        )
+        self._emit(
+            call_id,
+            now,
+            "transferred",
+            agent_id=agent_id,
+            skills=_skills_text(requirements),
+            reason=reason,
+        )
+        self.queue_call(again)
+        return again
 
     def phone_status(
         self, endpoint: str, *, registered: bool | None = None, busy: bool | None = None
@@ -530,6 +582,11 @@ class CallCenter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.presence is not None:
             self.presence.flush()
+
+
+def _skills_text(requirements: Collection[SkillRequirement]) -> str:
+    """``"operator:3,billing:2"``: requirements as events and channel variables carry them."""
+    return ",".join(f"{r.skill}:{r.min_level}" for r in requirements)
 
 
 def _scenario_data(info: CallInfo) -> dict[str, Any]:

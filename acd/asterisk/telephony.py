@@ -25,7 +25,8 @@ from acd.routing_config import AgentSettings
 
 log = logging.getLogger(__name__)
 
-WAIT_CONTEXTS = frozenset({"acd-wait", "acd-announce"})
+WAIT_CONTEXT = "acd-wait"
+WAIT_CONTEXTS = frozenset({WAIT_CONTEXT, "acd-announce"})
 AGENT_CONTEXT = "acd-agent"
 CALLBACK_AGENT_CONTEXT = "acd-callback-agent"
 ANNOUNCE_CONTEXT = "acd-announce"
@@ -164,6 +165,31 @@ class AmiTelephony:
             "Redirect",
             {"Channel": channel, "Context": IVR_CONTEXT, "Exten": "s", "Priority": "1"},
         )
+
+    async def transfer_caller(self, call: CallInfo, from_agent: str) -> None:
+        """Move a transferred caller out of the bridge with ``from_agent`` back to the music
+        on hold of ``acd-wait`` (the daemon has already queued the call again for the new
+        skills: the next agent's leg bridges to the caller there), then end that agent's
+        leg. The caller's ``ACD_SKILLS`` are updated first, so a restart re-queues them for
+        the new skills; exit keys no longer apply."""
+        for name, value in (
+            ("ACD_SKILLS", ",".join(f"{r.skill}:{r.min_level}" for r in call.requirements)),
+            ("ACD_EXIT_KEYS", ""),
+        ):
+            await self.ami.action(
+                "Setvar", {"Channel": call.channel, "Variable": name, "Value": value}
+            )
+        await self.ami.action(
+            "Redirect",
+            {"Channel": call.channel, "Context": WAIT_CONTEXT, "Exten": "s", "Priority": "1"},
+        )
+        for leg_id, leg in list(self.legs.items()):
+            if leg.call_id == call.call_id and leg.agent_id == from_agent:
+                leg.cancelled = True  # its hang-up is this transfer, not the call's end
+                if leg.channel is not None:
+                    await self._hangup(leg.channel)
+                else:
+                    self.legs.pop(leg_id, None)
 
     async def _hangup(self, channel: str) -> None:
         try:

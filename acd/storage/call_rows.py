@@ -164,7 +164,7 @@ def apply_event(row: CallRow, record: Record) -> None:
         row.end_ring(at)
     elif kind == "connected":
         row.end_ring(at)
-        row.answered_at = at
+        row.answered_at = at if row.answered_at is None else row.answered_at  # the first
         row.agent_id = clip(data.get("agent_id"), 64) or row.agent_id
     elif kind == "finished":
         row.end_ring(at)
@@ -172,11 +172,16 @@ def apply_event(row: CallRow, record: Record) -> None:
         outcome = clip(data.get("outcome"), 20)
         if outcome == "withdrawn":  # the system took it out of the queue: overflow
             outcome = "overflow"
+        later_leg = row.outcome == "transferred"  # after an agent's transfer
         if row.outcome not in DECIDED or outcome in DECIDED:
             row.outcome = outcome
         row.agent_id = clip(data.get("agent_id"), 64) or row.agent_id
-        row.wait_seconds = number(data.get("wait_seconds"))
-        row.talk_seconds = number(data.get("talk_seconds"))
+        talk = number(data.get("talk_seconds"))
+        if later_leg:  # the wait is the first agent's; talk is every agent's
+            row.talk_seconds = (row.talk_seconds or 0.0) + (talk or 0.0)
+        else:
+            row.wait_seconds = number(data.get("wait_seconds"))
+            row.talk_seconds = talk
         row.end_known = bool(data.get("end_known", True))
         if row.wrap_up_seconds is not None and row.talk_seconds is not None:
             row.handle_seconds = row.talk_seconds + row.wrap_up_seconds

@@ -15,6 +15,10 @@ from acd.storage.recordings import apply_retention, index_one
 
 log = logging.getLogger(__name__)
 
+#: Calls with a recording: answered ones, and an agent's part of a transferred one (the next
+#: agent's part is appended to the same file and indexed again when it ends).
+INDEXED_OUTCOMES = frozenset({"answered", "transferred"})
+
 DAY_SECONDS = 86_400.0
 
 
@@ -42,7 +46,7 @@ class RecordingJobs:
         self._retention: asyncio.Task[None] | None = None
 
     def emit(self, event: CallEvent) -> None:
-        if event.kind != "finished" or event.data.get("outcome") != "answered":
+        if event.kind != "finished" or event.data.get("outcome") not in INDEXED_OUTCOMES:
             return
         try:
             loop = asyncio.get_running_loop()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from acd.app import App
 from acd.call_events import MemorySink
 from acd.config import (
@@ -18,6 +20,9 @@ from acd.config import (
 )
 from acd.routing_config import AgentSettings, QueueSettings, RoutingSettings
 from acd.sim.pbx import SimulatedPBX
+from acd.storage.db import make_engine
+from acd.storage.models import Call as CallRecord
+from acd.storage.writer import CallRecordWriter
 
 AGENTS = {"a1": ("1001", 5), "a2": ("1002", 8), "a3": ("1003", 3)}
 
@@ -128,3 +133,23 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(0.005)
+
+
+async def stored_calls(tmp_path: Path, events: list[Any]) -> dict[str, Any]:
+    """The ``calls`` rows the call-record writer makes of ``events`` (a fresh SQLite)."""
+    writer = CallRecordWriter(
+        f"sqlite+aiosqlite:///{tmp_path / 'records.sqlite3'}", tmp_path / "records-spool"
+    )
+    await writer.start()
+    try:
+        for event in events:
+            writer.emit(event)
+        assert await writer.drain(10)
+    finally:
+        await writer.aclose()
+    engine = make_engine(writer.url)
+    try:
+        async with engine.connect() as conn:
+            return {row.id: row for row in await conn.execute(select(CallRecord))}
+    finally:
+        await engine.dispose()

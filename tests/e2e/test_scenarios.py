@@ -16,8 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from e2e_stack import Stack, eventually, make_settings
-from sqlalchemy import select
+from e2e_stack import Stack, eventually, make_settings, stored_calls
 
 from acd.app import App
 from acd.config import ScenarioSettings, Settings
@@ -25,9 +24,6 @@ from acd.core.agents import AgentState
 from acd.core.calls import CallStatus
 from acd.routing_config import AgentSettings, RoutingSettings
 from acd.sim.pbx import Call
-from acd.storage.db import make_engine
-from acd.storage.models import Call as CallRecord
-from acd.storage.writer import CallRecordWriter
 
 HERE = Path(__file__).parent
 SCENARIOS = HERE / "scenarios"
@@ -598,29 +594,9 @@ async def test_the_ivrs_outcomes_become_the_call_records(stack: Stack) -> None:
     callers["out_of_hours"] = await stack.pbx.place_call("+79160000004", dnid="5550102")
     await callers["out_of_hours"].wait_hangup()
 
-    writer = CallRecordWriter(
-        f"sqlite+aiosqlite:///{stack.tmp_path / 'records.sqlite3'}", stack.tmp_path / "spool"
-    )
-    await writer.start()
-    try:
-        ids = {name: call_id_of(call) for name, call in callers.items()}
-        for event in stack.events():
-            if event.call_id in ids.values():
-                writer.emit(event)
-        assert await writer.drain(10)
-    finally:
-        await writer.aclose()
-    engine = make_engine(writer.url)
-    try:
-        async with engine.connect() as conn:
-            rows = {
-                row.id: row
-                for row in await conn.execute(
-                    select(CallRecord).where(CallRecord.id.in_(ids.values()))
-                )
-            }
-    finally:
-        await engine.dispose()
+    ids = {name: call_id_of(call) for name, call in callers.items()}
+    calls = [event for event in stack.events() if event.call_id in ids.values()]
+    rows = await stored_calls(stack.tmp_path, calls)
     version = app.ivr.registry.get("flow")
     assert version is not None
     for name, call_id in ids.items():

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from http_support import PASSWORDS, Api
 from sqlalchemy import select
 
 from acd.core.agents import AgentState
+from acd.core.calls import CallStatus, SkillRequirement
+from acd.core.errors import RoutingError
 from acd.http.deps import TransferRequest
 from acd.storage.models import Call, Callback
 
@@ -282,3 +285,36 @@ async def test_callback_times_are_checked(api: Api) -> None:
     )
     assert response.status == 201
     assert (await response.json())["call_id"] is None
+
+
+async def test_the_call_centre_transfer_requeues_the_call_in_its_place(api: Api) -> None:
+    """``CallCenter.transfer`` (what the daemon's hook calls before moving the caller): the
+    agent's part ends as ``transferred`` and wrap-up follows; the call waits again for the
+    new skill with its original arrival time and its IVR data; refusals are RoutingErrors."""
+    center = api.center
+    await api.agent_login("agent1")
+    info = api.queue_call("1790000000.8")
+    assert center.router.calls["1790000000.8"].status is CallStatus.RINGING
+    with pytest.raises(RoutingError, match="no connected call"):
+        center.transfer("1790000000.8", "a1", (SkillRequirement("billing", 2),))
+    api.answer("1790000000.8", "a1")
+    with pytest.raises(RoutingError, match="no connected call"):
+        center.transfer("1790000000.8", "a2", (SkillRequirement("billing", 2),))  # not theirs
+    with pytest.raises(RoutingError, match="unknown skill"):
+        center.transfer("1790000000.8", "a1", (SkillRequirement("sales", 1),))
+    assert center.router.calls["1790000000.8"].status is CallStatus.CONNECTED  # untouched
+
+    again = center.transfer("1790000000.8", "a1", (SkillRequirement("billing", 2),), "refund")
+    assert center.router.agent("a1").state is AgentState.WRAP_UP
+    call = center.router.calls["1790000000.8"]
+    assert (call.status, call.arrived_at) == (CallStatus.WAITING, info.arrived_at)
+    assert call.requirements == (SkillRequirement("billing", 2),)
+    assert (again.topic, again.scenario, again.accepted_by) == ("registration", "hotline", None)
+    assert center.calls["1790000000.8"] is again
+    assert center.call_by_channel[info.channel] == "1790000000.8"
+    events = api.sink.memory.timeline("1790000000.8")
+    finished = [e for e in events if e.kind == "finished"]
+    assert [(e.data["outcome"], e.data["agent_id"]) for e in finished] == [("transferred", "a1")]
+    assert finished[0].data["transfer_skills"] == "billing:2"
+    kinds = [e.kind for e in events]
+    assert kinds[kinds.index("finished") :][:3] == ["finished", "transferred", "queued"]

@@ -1,8 +1,9 @@
 """Files the PBX writes: MixMonitor recordings and voicemail messages.
 
 Recordings are silent 8 kHz 8-bit mono WAV files as long as what was recorded (the bridged
-time with MixMonitor's ``b`` option), so they open with any WAV reader and their length can
-be checked; voicemail messages are the same plus Asterisk's ``msgNNNN.txt`` metadata.
+time with MixMonitor's ``b`` option; with ``a`` added to what the file already had), so they
+open with any WAV reader and their length can be checked; voicemail messages are the same
+plus Asterisk's ``msgNNNN.txt`` metadata.
 """
 
 from __future__ import annotations
@@ -69,7 +70,17 @@ class Recording:
             self.seconds = max(_bridged_seconds(chan) - self._bridged_at_start, 0.0)
         else:
             self.seconds = asyncio.get_running_loop().time() - self._start_loop
-        write_silent_wav(self.path, self.seconds)
+        earlier = _wav_seconds(self.path) if "a" in self.options else 0.0  # a: append
+        write_silent_wav(self.path, earlier + self.seconds)
+
+
+def _wav_seconds(path: Path) -> float:
+    """The length of a recording already written (0 when there is none)."""
+    try:
+        with wave.open(str(path), "rb") as existing:
+            return existing.getnframes() / existing.getframerate()
+    except (OSError, EOFError, wave.Error):
+        return 0.0
 
 
 def _bridged_seconds(chan: Channel) -> float:
