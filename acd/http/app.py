@@ -27,6 +27,7 @@ from acd.http.hints import Hints
 from acd.http.metrics import Metrics
 from acd.http.openapi import build_openapi
 from acd.http.routes import Endpoint, json_response, wrap
+from acd.http.session_store import SessionStore
 from acd.http.state import ApiState
 from acd.http.ui import add_ui_routes
 from acd.http.ws import CLOSE_GOING_AWAY
@@ -129,7 +130,8 @@ def build_http_app(deps: HttpDeps) -> web.Application:
     if hub is None:  # the App did not add a hub to the call centre's sink: add one here
         hub = EventHub()
         deps.center.sink = FanOutSink(deps.center.sink, hub)
-    tokens = TokenStore(deps.clock, deps.token_ttl)
+    persisted = SessionStore(deps.sessions) if deps.keep_sessions else None
+    tokens = TokenStore(deps.clock, deps.token_ttl, persisted)
     subscribers = hub
     metrics = Metrics(
         deps.center, deps.ami_connected, deps.fastagi_serving, lambda: subscribers.subscribers
@@ -167,6 +169,24 @@ def build_http_app(deps: HttpDeps) -> web.Application:
         hub.remove_listener(metrics.on_event)
         hub.remove_listener(state.on_event)
 
+    async def restore_sessions(_: web.Application) -> None:
+        if persisted is None:
+            return
+        persisted.start()
+        try:
+            restored = tokens.restore(await persisted.load(deps.clock()))
+        except Exception as exc:  # no database yet: the sessions start empty
+            log.warning("API sessions not restored: %s", str(exc).splitlines()[0] or exc)
+            return
+        if restored:
+            log.info("%d API session(s) restored", restored)
+
+    async def store_sessions(_: web.Application) -> None:
+        if persisted is not None:
+            await persisted.aclose()
+
+    app.on_startup.append(restore_sessions)
     app.on_shutdown.append(close_sockets)
     app.on_cleanup.append(detach)
+    app.on_cleanup.append(store_sessions)
     return app

@@ -17,13 +17,14 @@ import hashlib
 import math
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from acd.http.session_store import SessionStore, StoredSession
 from acd.storage.models import Role
 
 __all__ = [
@@ -109,12 +110,27 @@ class _Session:
 
 
 class TokenStore:
-    """Tokens by their SHA-256, in memory, each with its user and expiry."""
+    """Tokens by their SHA-256, in memory, each with its user and expiry; every change is
+    handed to ``persist`` (:class:`~acd.http.session_store.SessionStore`), if any."""
 
-    def __init__(self, clock: Callable[[], float], ttl: float) -> None:
+    def __init__(
+        self, clock: Callable[[], float], ttl: float, persist: SessionStore | None = None
+    ) -> None:
         self.clock = clock
         self.ttl = ttl
+        self.persist = persist
         self._sessions: dict[str, _Session] = {}
+
+    def restore(self, stored: Iterable[StoredSession]) -> int:
+        """Sessions read back from the database at start (those not expired)."""
+        now = self.clock()
+        count = 0
+        for digest, user_id, username, role, agent_id, expires_at in stored:
+            if expires_at <= now or role not in Role.__members__.values():
+                continue
+            self._sessions[digest] = _Session(user_id, username, Role(role), agent_id, expires_at)
+            count += 1
+        return count
 
     def issue(
         self, user_id: int, username: str, role: Role, agent_id: str | None
@@ -123,9 +139,10 @@ class TokenStore:
         self._purge()
         token = secrets.token_urlsafe(32)
         expires_at = self.clock() + self.ttl
-        self._sessions[token_digest(token)] = _Session(
-            user_id, username, role, agent_id, expires_at
-        )
+        digest = token_digest(token)
+        self._sessions[digest] = _Session(user_id, username, role, agent_id, expires_at)
+        if self.persist is not None:
+            self.persist.added(digest, user_id, expires_at)
         return token, expires_at
 
     def lookup(self, token: str, *, via_cookie: bool = False) -> Principal | None:
@@ -134,7 +151,7 @@ class TokenStore:
         if session is None:
             return None
         if session.expires_at <= self.clock():
-            del self._sessions[digest]
+            self._forget([digest])
             return None
         return Principal(
             session.user_id,
@@ -151,22 +168,26 @@ class TokenStore:
         return session is not None and session.expires_at > self.clock()
 
     def revoke(self, digest: str) -> None:
-        self._sessions.pop(digest, None)
+        self._forget([digest] if digest in self._sessions else [])
 
     def revoke_user(self, user_id: int) -> int:
         """End every session of a user (deactivated, deleted, password or role changed)."""
         gone = [d for d, s in self._sessions.items() if s.user_id == user_id]
-        for digest in gone:
-            del self._sessions[digest]
+        self._forget(gone)
         return len(gone)
+
+    def _forget(self, digests: list[str]) -> None:
+        for digest in digests:
+            del self._sessions[digest]
+        if digests and self.persist is not None:
+            self.persist.removed(digests)
 
     def __len__(self) -> int:
         return len(self._sessions)
 
     def _purge(self) -> None:
         now = self.clock()
-        for digest in [d for d, s in self._sessions.items() if s.expires_at <= now]:
-            del self._sessions[digest]
+        self._forget([d for d, s in self._sessions.items() if s.expires_at <= now])
 
 
 class RateLimiter:

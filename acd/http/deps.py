@@ -79,6 +79,8 @@ class HttpDeps:
     #: Topic hints for screen pops; default acd/http/hints.yaml.
     hints_file: Path | None = None
     token_ttl: float = 8 * 3600.0
+    #: Keep the sessions in the database (``api_sessions``): a restart logs nobody out.
+    keep_sessions: bool = True
     login_limit: int = 5  # failed logins per user name and per address ...
     login_window: float = 60.0  # ... within this many seconds
     #: The supervisor WebSocket pushes at least this often (and on every change).

@@ -293,6 +293,19 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ApiSession(Base):
+    """A logged-in API session: the SHA-256 of its bearer token (never the token), its user
+    and expiry; kept so that a restart of the daemon logs nobody out."""
+
+    __tablename__ = "api_sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Recording(Base):
     """The recording index: call ID -> file (relative to the recordings directory)."""
 
