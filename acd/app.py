@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from acd import cpus as cpu_placement
 from acd.asterisk.agi_scripts import AgiScripts
 from acd.asterisk.ami import AmiClient
 from acd.asterisk.fastagi import FastAgiServer
@@ -68,6 +69,7 @@ class App:
             settings.database.url,
             settings.database.spool_directory,
             stop_timeout=WRITER_STOP_SECONDS,
+            cpus=settings.cpus.writer,
         )
         self.http_events = EventHub()  # call events for the API's WebSockets (screen pop)
         # The daemon's own reads and small writes (API, recording index); the call records go
@@ -133,12 +135,46 @@ class App:
         self._scenario_watch: asyncio.Task[None] | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
+        self._affinity_before: frozenset[int] | None = None  # set while cpus.daemon applies
 
     def reload_scenarios(self) -> ReloadResult:
         """Read changed scenario files again (SIGHUP, and every reload_interval seconds)."""
         return self.scenarios.reload()
 
+    def _pin_daemon(self) -> None:
+        """Run on ``cpus.daemon`` (if set); a failure is logged, the daemon runs anyway."""
+        wanted = self.settings.cpus.daemon
+        if not wanted:
+            return
+        try:
+            before = cpu_placement.get_affinity(0)
+            cpu_placement.set_affinity(0, wanted)
+        except (OSError, ValueError, OverflowError) as exc:
+            log.warning(
+                "cannot run the daemon on CPUs %s (%s); it runs unpinned",
+                cpu_placement.format_cpus(wanted),
+                exc,
+            )
+            return
+        self._affinity_before = before
+        if self.writer.cpus is None:
+            # The writer process would inherit the daemon's CPUs: it gets the ones it had.
+            self.writer.cpus = tuple(sorted(before))
+        log.info(
+            "daemon running on CPUs %s; call writer process on CPUs %s",
+            cpu_placement.format_cpus(wanted),
+            cpu_placement.format_cpus(self.writer.cpus),
+        )
+
+    def _unpin_daemon(self) -> None:
+        """Give the process back the CPUs it had (for an App run inside another program)."""
+        before, self._affinity_before = self._affinity_before, None
+        if before is not None:
+            with contextlib.suppress(OSError, ValueError):
+                cpu_placement.set_affinity(0, before)
+
     async def start(self) -> None:
+        self._pin_daemon()  # first: the writer process and every thread start from here
         self.reload_scenarios()
         if self.settings.scenarios.reload_interval > 0:
             self._scenario_watch = asyncio.get_running_loop().create_task(
@@ -228,6 +264,7 @@ class App:
         await self.callbacks_engine.dispose()
         await self.writer.aclose()
         self.journal.close()
+        self._unpin_daemon()
 
     async def serve_forever(self) -> None:
         """Run until SIGINT or SIGTERM; SIGHUP reloads the scenario files."""

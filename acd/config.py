@@ -56,6 +56,7 @@ __all__ = [
     "BusinessSettings",
     "ConfigError",
     "ConfigProblem",
+    "CpusSettings",
     "DatabaseSettings",
     "FastAgiSettings",
     "HttpSettings",
@@ -65,6 +66,7 @@ __all__ = [
     "mask_database_url",
 ]
 
+from acd import cpus as _cpus
 from acd.routing_config import RoutingSettings
 from acd.yaml_values import construction_problem
 
@@ -150,11 +152,63 @@ def _check_database_url(url: str) -> str:
     return url
 
 
+_CPU_SET_EXAMPLE = "a list of CPU numbers such as [0] or [1, 2]"
+
+
+def _cpu_set(value: Any) -> tuple[int, ...] | None:
+    """``[0, 1]`` (or ``0``, or ``"0,2-3"`` as ``taskset -c`` and environment variables
+    write it): distinct CPUs this process may run on, on a platform that can pin."""
+    if value is None:
+        return None
+    if not _cpus.supported():
+        raise _plain_error(
+            "pinning to CPUs is not possible on this platform (it needs Linux's "
+            "sched_setaffinity); delete this setting"
+        )
+    if isinstance(value, str):
+        try:
+            items: list[Any] = _cpus.parse_cpu_list(value)
+        except ValueError:
+            raise _plain_error(
+                f"must be {_CPU_SET_EXAMPLE}, or a CPU list such as '0,2-3', got {_describe(value)}"
+            ) from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        items = [value]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise _plain_error(f"must be {_CPU_SET_EXAMPLE}, got {_describe(value)}")
+    if not items:
+        raise _plain_error(
+            "must list at least one CPU, e.g. [0]; delete the setting to leave it unpinned"
+        )
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise _plain_error(f"must be {_CPU_SET_EXAMPLE}; {_describe(item)} is not a CPU number")
+        if item < 0:
+            raise _plain_error(f"CPU numbers start at 0, got {item}")
+    twice = sorted({cpu for cpu in items if items.count(cpu) > 1})
+    if twice:
+        what = "CPU" if len(twice) == 1 else "CPUs"
+        listed = ", ".join(str(cpu) for cpu in twice)
+        raise _plain_error(f"lists {what} {listed} more than once; list each CPU once")
+    allowed = _cpus.allowed_cpus()
+    outside = sorted(set(items) - allowed)
+    if outside:
+        what = "CPU" if len(outside) == 1 else "CPUs"
+        raise _plain_error(
+            f"this process may not run on {what} {_cpus.format_cpus(outside)}; "
+            f"the CPUs it may run on are {_cpus.format_cpus(allowed)}"
+        )
+    return tuple(items)
+
+
 Port = Annotated[int, BeforeValidator(_not_bool), AfterValidator(_check_port)]
 Seconds = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, allow_inf_nan=False)]
 Days = Annotated[int, BeforeValidator(_not_bool), Field(ge=1)]
 Host = Annotated[str, Field(min_length=1)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+CpuSet = Annotated[tuple[int, ...] | None, BeforeValidator(_cpu_set)]
 
 
 # --------------------------------------------------------------------------- models
@@ -271,6 +325,18 @@ class CallbacksSettings(_Section):
     smtp: SmtpSettings | None = None
 
 
+class CpusSettings(_Section):
+    """Which CPUs the daemon and its call-record writer process run on (``docs/serve.md``).
+
+    On a host with few cores, routing latency suffers when the daemon waits for a CPU the
+    writer or PostgreSQL holds: give the daemon a CPU of its own, the others the rest.
+    Unset: no pinning, the scheduler decides.
+    """
+
+    daemon: CpuSet = None
+    writer: CpuSet = None
+
+
 class _EnvironmentSource(PydanticBaseSettingsSource):
     """``ACD_*`` variables from ``os.environ``, parsed exactly as :func:`load_settings` does."""
 
@@ -307,6 +373,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     scenarios: ScenarioSettings = Field(default_factory=ScenarioSettings)
     callbacks: CallbacksSettings = Field(default_factory=CallbacksSettings)
+    cpus: CpusSettings = Field(default_factory=CpusSettings)
 
     @model_validator(mode="before")
     @classmethod

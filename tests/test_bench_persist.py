@@ -42,6 +42,8 @@ def test_tiny_run_reports_rate_and_latencies(pg_reachable: None) -> None:
         "with_writer_in_process",
     }
     assert "********" in result["database"]  # the password is not printed
+    assert result["cpu_placement"]["mode"] in ("split", "shared")
+    assert isinstance(result["routing_p99_added_ms"], float)
 
 
 def test_an_unreachable_database_is_a_clear_error() -> None:
@@ -62,4 +64,4 @@ def test_bad_parameters_are_refused() -> None:
 def test_the_row_is_registered() -> None:
     row = next(b for b in bench.BENCHMARKS if b.name == "persist")
     assert row.module == "acd.bench.persist"
-    assert [o.keyword for o in row.options] == ["url", "calls", "rate"]
+    assert [o.keyword for o in row.options] == ["url", "calls", "rate", "cpus"]

@@ -558,6 +558,7 @@ def test_cli_show_masks_secrets(tmp_path: Path) -> None:
         "routing",
         "scenarios",
         "callbacks",
+        "cpus",
     ]
 
 

@@ -25,6 +25,23 @@ as ``acd serve`` does). Reported:
 
 On a host with few cores, PostgreSQL, the writer process and the daemon compete for CPU: the
 daemon's own cost does not change, but its latency does when the CPUs are all busy.
+``routing_p99_added_ms`` is what the writer process adds to the routing p99 (its run's p99
+minus the run without a writer).
+
+``cpus`` (``--cpus``) places the processes, as the ``cpus`` settings of ``acd serve`` do:
+
+* ``split`` (the default): this process (the daemon's side) runs on the first CPU it may
+  use, the writer process on the others, and so does the local PostgreSQL server (its
+  postmaster and every process of it: new backends inherit the postmaster's CPUs) when the
+  database is on this host (``127.0.0.1``, ``localhost`` or a socket) and this user may
+  move its processes (root, or the server's own user). Every phase, the run without a
+  writer included, runs under the same placement, and every process's CPUs are put back
+  at the end, whatever happens. With a single CPU to run on there is nothing to split: the
+  run is ``shared`` and ``cpu_placement`` says why;
+* ``shared``: nothing is pinned; the scheduler shares the CPUs out.
+
+``cpu_placement`` reports the mode, the CPUs of the daemon, of the writer process and of
+PostgreSQL (or why PostgreSQL was not pinned).
 
 The databases are fresh ones on the local PostgreSQL made through the ``acd_test`` role (as
 the tests do; ``ACD_BENCH_PG_DSN`` names another admin DSN), dropped at the end; ``url`` names
@@ -34,6 +51,7 @@ one to use instead (both writers then share it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import math
 import os
@@ -41,11 +59,13 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
+from acd import cpus as cpu_placement
 from acd.call_events import CallEvent, CallEventSink
 from acd.callcenter import CallCenter, CallInfo
 from acd.config import mask_database_url
@@ -56,6 +76,8 @@ from acd.storage.writer_process import WriterProcess
 DEFAULT_ADMIN_DSN = "postgresql://acd_test:acd_test@127.0.0.1:5432/postgres"
 TARGET_RECORDS_PER_S = 2000
 QUEUE = "hotline"
+CPU_MODES = ("split", "shared")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def admin_dsn() -> str:
@@ -297,19 +319,205 @@ def _latency(phase: Phase) -> dict[str, float]:
     }
 
 
-async def _measure(urls: Sequence[str], options: dict[str, Any]) -> dict[str, Any]:
+# --------------------------------------------------------------------------- CPU placement
+
+
+@dataclass
+class Placement:
+    """Where the bench's processes run (``--cpus``)."""
+
+    mode: str  # what ran: split or shared
+    requested: str
+    daemon_cpus: list[int]
+    writer_cpus: list[int]
+    postgresql: list[int] | str  # its CPUs, or why it was not pinned
+    pinned: bool = False
+    note: str | None = None
+
+    @property
+    def writer_pin(self) -> list[int] | None:
+        """What the writer process is told (None: it is not pinned)."""
+        return self.writer_cpus if self.pinned else None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "mode": self.mode,
+            "requested": self.requested,
+            "daemon_cpus": self.daemon_cpus,
+            "writer_cpus": self.writer_cpus,
+            "postgresql_cpus": self.postgresql,
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+def is_local(dsn: str) -> bool:
+    """Whether a PostgreSQL URL names this host (a loopback address, or a Unix socket)."""
+    parts = urlsplit(dsn)
+    host = parse_qs(parts.query).get("host", [parts.hostname or ""])[0]
+    return not host or host.startswith("/") or host in LOCAL_HOSTS
+
+
+class PostgresPins:
+    """The local PostgreSQL server's processes moved to some CPUs, and put back.
+
+    One bench at a time moves a server (a lock file per postmaster): a second one would
+    take the first one's placement for the server's own and "restore" that.
+    """
+
+    def __init__(self) -> None:
+        self.postmaster: int | None = None
+        self.before: dict[int, frozenset[int]] = {}  # every process moved, with its CPUs
+        self._lock: IO[bytes] | None = None
+
+    def pin(self, postmaster: int, cpus: Sequence[int]) -> list[int] | str:
+        """Move the server to ``cpus``: its postmaster first, so that backends forked from
+        now on start there, then every process it has started. Returns the CPUs, or why
+        nothing was moved."""
+        if not self._take_lock(postmaster):
+            return "not pinned: another acd bench has moved the PostgreSQL server right now"
+        try:
+            self._move(postmaster, cpus)
+        except PermissionError:
+            return (
+                "not pinned: this user may not move the PostgreSQL processes "
+                "(run the bench as root or as the server's user)"
+            )
+        except (OSError, ValueError) as exc:
+            return f"not pinned: {exc}"
+        self.postmaster = postmaster
+        for child in cpu_placement.children(postmaster):
+            with contextlib.suppress(OSError):  # ended meanwhile
+                self._move(child, cpus)
+        return sorted(cpus)
+
+    def _take_lock(self, postmaster: int) -> bool:
+        import fcntl
+
+        path = Path(tempfile.gettempdir()) / f"acd-bench-postgresql-{postmaster}.lock"
+        try:
+            lock = path.open("ab")
+        except OSError:
+            return True  # (someone else's file we may not open: go on without)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return False
+        self._lock = lock
+        return True
+
+    def _move(self, pid: int, cpus: Sequence[int]) -> None:
+        before = cpu_placement.get_affinity(pid)
+        cpu_placement.set_affinity(pid, cpus)
+        self.before.setdefault(pid, before)
+
+    def restore(self) -> None:
+        """Every process moved gets its CPUs back; backends started meanwhile (they took the
+        postmaster's) get the postmaster's original ones."""
+        for pid, cpus in self.before.items():
+            with contextlib.suppress(OSError, ValueError):
+                cpu_placement.set_affinity(pid, cpus)
+        postmaster, self.postmaster = self.postmaster, None
+        original = self.before.get(postmaster) if postmaster is not None else None
+        if postmaster is not None and original is not None:
+            for child in cpu_placement.children(postmaster):
+                if child not in self.before:
+                    with contextlib.suppress(OSError, ValueError):
+                        cpu_placement.set_affinity(child, original)
+        self.before.clear()
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
+
+
+@contextlib.asynccontextmanager
+async def placed(requested: str, postmaster: int | str) -> AsyncIterator[Placement]:
+    """Run the body under the ``requested`` placement; ``postmaster`` is the PID of the
+    PostgreSQL server to move too, or why it is not to be moved."""
+    allowed = sorted(cpu_placement.allowed_cpus())
+    if requested == "shared" or len(allowed) < 2 or not cpu_placement.supported():
+        note, why = None, "not pinned: --cpus shared"
+        if requested == "split":
+            why = "not pinned: ran shared"
+            note = (
+                "split needs CPU pinning, which this platform lacks: ran shared"
+                if not cpu_placement.supported()
+                else f"split needs two CPUs, this process may run on CPU "
+                f"{cpu_placement.format_cpus(allowed)} only: ran shared"
+            )
+        yield Placement("shared", requested, allowed, allowed, why, note=note)
+        return
+    daemon, others = allowed[:1], allowed[1:]
+    own = cpu_placement.get_affinity(0)
+    server = PostgresPins()
+    try:
+        cpu_placement.set_affinity(0, daemon)
+        postgresql = postmaster if isinstance(postmaster, str) else server.pin(postmaster, others)
+        yield Placement("split", requested, daemon, others, postgresql, pinned=True)
+    finally:
+        server.restore()
+        cpu_placement.set_affinity(0, own)
+
+
+def _remote(dsn: str) -> str:
+    return f"not pinned: the server ({urlsplit(dsn).hostname}) is not on this host"
+
+
+async def _postmaster(admin: Any, dsn: str) -> int | str:
+    """The PID of the server's postmaster (the parent of ``admin``'s backend, looked up while
+    that runs) if the server runs on this host, else why it is not pinned."""
+    if not is_local(dsn):
+        return _remote(dsn)
+    backend = int(await admin.fetchval("SELECT pg_backend_pid()"))
+    postmaster = cpu_placement.parent(backend)
+    if postmaster is None or cpu_placement.command_name(postmaster) != "postgres":
+        return (
+            f"not pinned: the server's processes are not visible here (its backend {backend} "
+            "is not a postgres process of this host: another container?)"
+        )
+    return postmaster
+
+
+async def _server_of(url: str) -> int | str:
+    """:func:`_postmaster` for a ``--url`` database (through a connection of its own)."""
+    if not url.startswith("postgresql+asyncpg://"):
+        return "not pinned: the database is SQLite"
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    if not is_local(dsn):
+        return _remote(dsn)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await _postmaster(connection, dsn)
+    finally:
+        await connection.close()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+async def _measure(
+    urls: Sequence[str], options: dict[str, Any], placement: Placement
+) -> dict[str, Any]:
     calls: int = options["calls"]
     common = {k: options[k] for k in ("calls", "rate", "agents", "answer", "talk", "wrap", "seed")}
     warm_up = {**common, "calls": max(1, calls // 10)}
     await _phase(**warm_up, writer=None)  # first-time code paths, not measured
     without = await _phase(**common, writer=None)
     with tempfile.TemporaryDirectory(prefix="acd-bench-persist-") as spool:
-        process = await _phase(**common, writer=WriterProcess(urls[0], Path(spool) / "process"))
+        process = await _phase(
+            **common,
+            writer=WriterProcess(urls[0], Path(spool) / "process", cpus=placement.writer_pin),
+        )
         inline = await _phase(**common, writer=CallRecordWriter(urls[-1], Path(spool) / "inline"))
     assert process.writer is not None and inline.writer is not None
     stats = process.writer
     records_per_s = steady_rate(process.records, stats["records"])
     per_call = 1e6 / calls
+    without_latency, process_latency = _latency(without), _latency(process)
     return {
         "calls": calls,
         "agents": options["agents"],
@@ -326,8 +534,8 @@ async def _measure(urls: Sequence[str], options: dict[str, Any]) -> dict[str, An
         # target the target cannot be met, only kept up with).
         "kept_up": stats["stored_after_s"] - stats["last_call_s"] < 1.0 and not stats["spooled"],
         "spooled": stats["spooled"],
-        "routing_without_writer": _latency(without),
-        "routing_with_writer": _latency(process),
+        "routing_without_writer": without_latency,
+        "routing_with_writer": process_latency,
         "routing_with_writer_in_process": _latency(inline),
         "daemon_cpu_us_per_call": {
             "without_writer": round(without.cpu_s * per_call),
@@ -338,6 +546,8 @@ async def _measure(urls: Sequence[str], options: dict[str, Any]) -> dict[str, An
         "database": mask_database_url(urls[0]),
         "target_records_per_s": TARGET_RECORDS_PER_S,
         "target_met": records_per_s >= TARGET_RECORDS_PER_S,
+        "cpu_placement": placement.as_json(),
+        "routing_p99_added_ms": round(process_latency["p99_ms"] - without_latency["p99_ms"], 3),
     }
 
 
@@ -360,7 +570,10 @@ async def _reachable(url: str) -> str | None:
 async def _run(url: str | None, options: dict[str, Any]) -> dict[str, Any] | str:
     if url is not None:
         problem = await _reachable(url)
-        return problem if problem else await _measure([url], options)
+        if problem:
+            return problem
+        async with placed(options["cpus"], await _server_of(url)) as placement:
+            return await _measure([url], options, placement)
     import asyncpg
 
     dsn = admin_dsn()
@@ -376,7 +589,8 @@ async def _run(url: str | None, options: dict[str, Any]) -> dict[str, Any] | str
         for name in names:
             await admin.execute(f'CREATE DATABASE "{name}"')
         base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        return await _measure([f"{base}/{name}" for name in names], options)
+        async with placed(options["cpus"], await _postmaster(admin, dsn)) as placement:
+            return await _measure([f"{base}/{name}" for name in names], options, placement)
     finally:
         for name in names:
             await _drop(admin, name)
@@ -403,12 +617,16 @@ def run(
     rate: float = 2500.0,
     agents: int | None = None,
     seed: int = 1,
+    cpus: str = "split",
 ) -> dict[str, Any]:
-    """Run the router at ``rate`` calls per second, without and with the writer."""
+    """Run the router at ``rate`` calls per second, without and with the writer, with the
+    processes placed on CPUs as ``cpus`` says (``split`` or ``shared``)."""
     if calls < 1:
         raise ValueError(f"--calls must be 1 or more, got {calls}")
     if not rate > 0:
         raise ValueError(f"--rate must be more than 0, got {rate:g}")
+    if cpus not in CPU_MODES:
+        raise ValueError(f"--cpus must be split or shared, got {cpus!r}")
     if agents is None:  # a third more than the load needs (answer + talk + wrap-up)
         agents = max(10, math.ceil(rate * (0.005 + 0.2 + 0.05) * 1.4))
     if url is not None and not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
@@ -421,6 +639,7 @@ def run(
         "talk": 0.2,
         "wrap": 0.05,
         "seed": seed,
+        "cpus": cpus,
     }
     result = asyncio.run(_run(url, options))
     if isinstance(result, str):

@@ -48,6 +48,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """An option type that takes one of ``choices`` and nothing else."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            expected = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return text
+
+    return parse
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One ``--flag VALUE`` of a benchmark; its name without dashes is ``run``'s keyword."""
@@ -279,6 +291,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
             Option("--url", optional_path, None, "database URL (default: a fresh one)", "URL"),
             Option("--calls", positive_int, 20_000, "calls (default: %(default)s)"),
             Option("--rate", positive_float, 2500.0, "calls/s (default: %(default)s)", "X"),
+            Option(
+                "--cpus",
+                one_of("split", "shared"),
+                "split",
+                "split: this process on one CPU, the writer process and a local PostgreSQL "
+                "on the others (shared with a single CPU); shared: no pinning "
+                "(default: %(default)s)",
+                "{split,shared}",
+            ),
         ),
     ),
 )

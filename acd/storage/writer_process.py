@@ -27,6 +27,11 @@ The spool directory is locked by whoever uses it (:class:`~acd.storage.spool.Spo
 child waits for an old one still finishing, and the daemon spools only while no child runs.
 The child ignores SIGINT and SIGTERM (it is in a session of its own, too): it stops when the
 pipe closes, so a Ctrl-C or a ``docker stop`` never cuts a write in half.
+
+CPU placement: given ``cpus`` (the ``cpus.writer`` setting), the child pins itself to those
+CPUs before it touches the database, so that it (and PostgreSQL, if placed alike) stays off
+the daemon's CPU (``cpus.daemon``). A child that cannot be pinned says so in a warning and
+writes anyway: placement is about latency, never about losing records.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ import signal
 import struct
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acd import cpus as cpu_placement
 from acd.call_events import CallEvent
 from acd.storage.spool import Record, Spool
 from acd.storage.writer import Watermark as _Watermark
@@ -106,6 +112,7 @@ class WriterProcess:
         stop_timeout: float = 5.0,
         writer_options: dict[str, Any] | None = None,
         python: str = sys.executable,
+        cpus: Collection[int] | None = None,
     ) -> None:
         self.url = url
         self.spool_directory = Path(spool_directory)
@@ -115,6 +122,8 @@ class WriterProcess:
         self.stop_timeout = stop_timeout
         self.writer_options = dict(writer_options or {})
         self.python = python
+        #: The CPUs the child runs on (None: wherever the scheduler puts it).
+        self.cpus: tuple[int, ...] | None = tuple(sorted(cpus)) if cpus else None
         self.stats = ProcessStats()
         self.durable = _Watermark()  # in the database or a spool, by sequence number
         self.stored = _Watermark()  # in the database
@@ -291,6 +300,7 @@ class WriterProcess:
             "options": self.writer_options,
             "stop_timeout": self.stop_timeout,
             "log_level": logging.getLogger("acd").getEffectiveLevel(),
+            "cpus": self.cpus,
         }
         payload = pickle.dumps(hello)
         process.stdin.write(_FRAME.pack(len(payload)) + payload)
@@ -418,6 +428,8 @@ async def _child() -> int:
         level=hello.get("log_level", logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s (writer process): %(message)s",
     )
+    if hello.get("cpus"):
+        _pin(hello["cpus"])  # before the database work, so the driver's threads inherit it
     writer = CallRecordWriter(hello["url"], Path(hello["spool"]), **hello.get("options", {}))
     out = os.fdopen(1, "wb", buffering=0)
     parent_gone = False
@@ -450,6 +462,20 @@ async def _child() -> int:
     await writer.aclose(timeout=float(hello.get("stop_timeout", 5.0)))
     report()
     return 0
+
+
+def _pin(cpus: Sequence[int]) -> None:
+    """Run on ``cpus`` from now on; if that cannot be done, warn and run where we are."""
+    wanted = cpu_placement.format_cpus(cpus)
+    try:
+        cpu_placement.set_affinity(0, cpus)
+    except (OSError, ValueError, OverflowError) as exc:
+        where = "unknown CPUs"
+        with contextlib.suppress(OSError):
+            where = f"CPUs {cpu_placement.format_cpus(cpu_placement.get_affinity(0))}"
+        log.warning("cannot run on CPUs %s (%s); going on, on %s", wanted, exc, where)
+    else:
+        log.info("running on CPUs %s", wanted)
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> bytes:
