@@ -28,13 +28,16 @@ COPY migrations ./migrations
 RUN pip install . && rm -rf /build
 
 COPY acd.example.yaml /etc/acd/acd.yaml
+# The example IVR scenarios (docs/scenarios.md), served until you mount your own here.
+COPY ivr_scripts /etc/acd/ivr_scripts
 COPY docker/healthcheck.py /usr/local/bin/acd-healthcheck
-RUN chmod 0644 /etc/acd/acd.yaml \
+RUN chmod 0644 /etc/acd/acd.yaml /etc/acd/ivr_scripts/* \
     && chmod 0755 /usr/local/bin/acd-healthcheck \
     && mkdir -p /var/lib/acd/recordings \
     && chown -R acd:acd /var/lib/acd
 
-ENV ACD_CONFIG=/etc/acd/acd.yaml
+ENV ACD_CONFIG=/etc/acd/acd.yaml \
+    ACD_SCENARIOS__DIRECTORY=/etc/acd/ivr_scripts
 WORKDIR /var/lib/acd
 VOLUME ["/var/lib/acd"]
 USER acd:acd

@@ -67,9 +67,30 @@ def test_defaults_without_file() -> None:
 
 
 def test_example_file_matches_defaults() -> None:
+    """Every setting of the example is the default, except the routing section: the skills
+    and queues of the example scenarios (ivr_scripts/)."""
     example = load_settings(PROJECT_ROOT / "acd.example.yaml", {})
-    assert example.masked_dict() == load_settings(None, {}).masked_dict()
-    assert example.ami.secret == load_settings(None, {}).ami.secret
+    defaults = load_settings(None, {})
+    assert {k: v for k, v in example.masked_dict().items() if k != "routing"} == {
+        k: v for k, v in defaults.masked_dict().items() if k != "routing"
+    }
+    assert example.ami.secret == defaults.ami.secret
+    routing = example.routing
+    assert routing.skills == ["operator", "technical_support", "account_manager"]
+    assert [q.id for q in routing.queues] == ["hotline", "support"] and routing.agents == []
+    assert (routing.presence_file, routing.journal_file) == (
+        defaults.routing.presence_file,
+        defaults.routing.journal_file,
+    )
+
+
+@pytest.mark.parametrize("scenario", sorted((PROJECT_ROOT / "ivr_scripts").glob("*.yaml")))
+def test_the_example_scenarios_check_against_the_example_configuration(scenario: Path) -> None:
+    result = run_acd(
+        "scenario", "check", str(scenario), "--config", str(PROJECT_ROOT / "acd.example.yaml")
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"{scenario}: OK"), result.stdout
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing here\n", "---\n"])
