@@ -59,6 +59,7 @@ def agent_view(center: CallCenter, agent_id: str, now: float) -> AgentStateView:
         pending_logout=agent.pending_logout,
         talk_today_seconds=round(center.router.talk_today(agent_id), 3),
         phone_registered=agent.phone_registered,
+        transfer_skills=sorted(center.router.skills),
     )
 
 

@@ -123,6 +123,9 @@ class AgentStateView(Answer):
     pending_logout: bool
     talk_today_seconds: float
     phone_registered: bool
+    transfer_skills: list[str] = Field(
+        default_factory=list, description="the skills a connected call can be transferred to"
+    )
 
 
 class LoginResponse(Answer):

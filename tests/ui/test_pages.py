@@ -144,6 +144,19 @@ async def test_screen_pop_from_a_call_of_the_simulated_pbx(
         await page.wait_for_selector(f"#disp-result.ok:has-text('{call_id}')")
         dispositions = stack.events(call_id, "disposition")
         assert dispositions and dispositions[-1].data["ticket"] == "SP-77"
+
+        # Transfer the call: back in the queue for the skill, the agent in wrap-up.
+        assert await page.is_enabled("#transfer-submit")
+        await page.select_option("#transfer-skill", "operator")
+        await page.fill("#transfer-level", "2")
+        await page.fill("#transfer-reason", "нужен старший")
+        await page.click("#transfer-submit")
+        await page.wait_for_selector("#transfer-result.ok[data-status='handed_over']")
+        await page.wait_for_selector("#agent-state[data-state='wrap_up']")
+        assert await page.is_disabled("#transfer-submit")
+        [moved] = stack.events(call_id, "transferred")
+        assert (moved.data["skills"], moved.data["reason"]) == ("operator:2", "нужен старший")
+        await caller.wait_moh()
         assert errors == []
     finally:
         await stack.stop_app()

@@ -44,7 +44,22 @@
     $("#btn-ready").disabled = !["break", "wrap_up"].includes(view.state);
     $("#btn-break").disabled = view.state === "logged_out" || view.state === "break";
     $("#btn-wrapup-end").disabled = view.state !== "wrap_up";
+    renderTransferSkills(view.transfer_skills || []);
+    $("#transfer-submit").disabled = view.state !== "on_call";
     tick();
+  }
+
+  function renderTransferSkills(skills) {
+    const select = $("#transfer-skill");
+    const current = Array.from(select.options, (option) => option.value);
+    if (current.join("\n") === skills.join("\n")) return;
+    const chosen = select.value;
+    select.replaceChildren(...skills.map((skill) => {
+      const option = document.createElement("option");
+      option.value = option.textContent = skill;
+      return option;
+    }));
+    if (skills.includes(chosen)) select.value = chosen;
   }
 
   function renderPop(message) {
@@ -213,6 +228,29 @@
       setDispositionCall(answer.call_id, $("#disp-topic").value);
       result.className = "ok";
       result.textContent = `Сохранено для звонка ${answer.call_id}.`;
+    } catch (err) {
+      result.className = "error";
+      result.textContent = err.label || String(err);
+    }
+  });
+
+  $("#transfer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const result = $("#transfer-result");
+    result.className = "";
+    result.textContent = "";
+    const body = {
+      skill: $("#transfer-skill").value,
+      min_level: Number($("#transfer-level").value) || 1,
+    };
+    const reason = $("#transfer-reason").value.trim();
+    if (reason) body.reason = reason;
+    try {
+      const answer = await api("POST", "/api/agent/transfer", body);
+      result.className = "ok";
+      result.dataset.status = answer.status;
+      result.textContent = `Звонок ${answer.call_id} переведён: ${answer.skill} (уровень ${answer.min_level} и выше).`;
+      renderAgent(await api("GET", "/api/agent/state"));
     } catch (err) {
       result.className = "error";
       result.textContent = err.label || String(err);

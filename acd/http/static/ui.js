@@ -31,6 +31,7 @@ const ACD = (() => {
     forbidden: "Недостаточно прав",
     unauthorized: "Требуется вход",
     no_call: "Нет текущего или последнего звонка",
+    transfer_failed: "Перевести звонок не удалось",
   };
 
   class ApiError extends Error {
