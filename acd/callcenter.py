@@ -39,6 +39,7 @@ from acd.core.events import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallResumed,
     Event,
     OfferAnswered,
     OfferRejected,
@@ -342,6 +343,39 @@ class CallCenter:
                 self.call_by_channel.pop(info.channel, None)
             return
         self._schedule_announcement(info, now)
+
+    def resume_call(self, info: CallInfo, agent_id: str, answered_at: float) -> bool:
+        """After a restart: ``info``'s caller is still talking to ``agent_id`` (answered at
+        ``answered_at``). The router takes the call over as connected, the agent on call;
+        False (nothing changed) if it cannot, e.g. the agent is not available."""
+        now = self.now()
+        answered = min(answered_at, now)
+        info.accepted_by = info.agent_id = agent_id
+        info.caller_in_bridge = info.agent_in_bridge = True
+        self.calls[info.call_id] = info
+        if info.channel:
+            self.call_by_channel[info.channel] = info.call_id
+        event = CallResumed(
+            now,
+            info.call_id,
+            info.queue_id,
+            info.requirements,
+            agent_id,
+            min(info.arrived_at, answered),
+            answered,
+            info.language,
+            info.priority,
+        )
+        try:
+            self.router_handle_strict(event)
+        except RoutingError as exc:
+            log.info("call %s not resumed with agent %s: %s", info.call_id, agent_id, exc)
+            self.calls.pop(info.call_id, None)
+            if info.channel:
+                self.call_by_channel.pop(info.channel, None)
+            return False
+        self._emit(info.call_id, now, "resumed", agent_id=agent_id, answered_at=answered)
+        return True
 
     def offer_accepted(self, call_id: str, agent_id: str) -> bool:
         """The agent picked up: they may be connected only if the offer is still theirs.

@@ -25,6 +25,22 @@ from acd.routing_config import AgentSettings
 
 log = logging.getLogger(__name__)
 
+#: The channel variables a caller's routing is read back from after a (re)connection.
+ROUTING_VARIABLES = (
+    "ACD_CALL_ID",
+    "ACD_QUEUE",
+    "ACD_SKILLS",
+    "ACD_LANGUAGE",
+    "ACD_PRIORITY",
+    "ACD_ARRIVED",
+    # set by an IVR scenario (acd/asterisk/ivr.py): absent for the built-in one
+    "ACD_SCENARIO",
+    "ACD_SCENARIO_VERSION",
+    "ACD_TOPIC",
+    "ACD_CATEGORY",
+    "ACD_NODE",
+    "ACD_QUEUED",
+)
 WAIT_CONTEXT = "acd-wait"
 WAIT_CONTEXTS = frozenset({WAIT_CONTEXT, "acd-announce"})
 AGENT_CONTEXT = "acd-agent"
@@ -309,20 +325,23 @@ class AmiTelephony:
                 continue
             if await self._restore_waiting(channel):
                 restored += 1
-        self._settle_recovered(names)
+        await self._settle_recovered(channels)
         log.info(
             "resynchronised: %d channels, %d waiting callers restored", len(channels), restored
         )
 
-    def _settle_recovered(self, live_channels: set[str | None]) -> None:
+    async def _settle_recovered(self, channels: list[AmiMessage]) -> None:
         """Account for every call the journal had open before the daemon (re)started."""
         if self.recovering is None:
             return
         recovering, self.recovering = self.recovering, None
+        live = {c.get("Channel"): c for c in channels}
         for call in recovering.values():
             if call.call_id in self.center.calls:
                 continue  # waiting again: picked up by the resync above
-            if call.status == "connected" and call.channel in live_channels:
+            if call.status == "connected" and call.channel in live:
+                if await self._resume(call, live[call.channel]):
+                    continue  # the router has it again, its agent on call
                 self.adopted[call.channel or ""] = call  # still talking: closed on hang-up
                 continue
             outcome = "answered" if call.status == "connected" else "abandoned"
@@ -346,44 +365,56 @@ class AmiTelephony:
             end_known=end_known,
         )
 
+    async def _resume(self, call: OpenCall, channel: AmiMessage) -> bool:
+        """A call still talking to its agent: back in the router as connected, so its end
+        has talk time and wrap-up. False if it cannot be (its agent is not available)."""
+        if call.agent_id is None or call.connected_at is None:
+            return False
+        name = channel.get("Channel") or ""
+        values = await self._getvars(name, ROUTING_VARIABLES)
+        info = self._call_info(name, values, channel, call.call_id, call.queued_at)
+        return self.center.resume_call(info, call.agent_id, call.connected_at)
+
     async def _restore_waiting(self, channel: AmiMessage) -> bool:
         name = channel.get("Channel") or ""
-        values = await self._getvars(
-            name,
-            (
-                "ACD_CALL_ID",
-                "ACD_QUEUE",
-                "ACD_SKILLS",
-                "ACD_LANGUAGE",
-                "ACD_PRIORITY",
-                "ACD_ARRIVED",
-                # set by an IVR scenario (acd/asterisk/ivr.py): absent for the built-in one
-                "ACD_SCENARIO",
-                "ACD_SCENARIO_VERSION",
-                "ACD_TOPIC",
-                "ACD_CATEGORY",
-                "ACD_NODE",
-                "ACD_QUEUED",
-            ),
-        )
+        values = await self._getvars(name, ROUTING_VARIABLES)
         call_id = values.get("ACD_CALL_ID") or channel.get("Uniqueid") or ""
         if not call_id or call_id in self.center.calls:
             return False
+        info = self._call_info(name, values, channel, call_id, self.center.now())
+        if self.on_restore is not None:
+            try:
+                self.on_restore(info, values)
+            except Exception:  # the caller is queued anyway, with the queue's defaults
+                log.exception("rebuilding the IVR state of %s failed", name)
+        self.center.queue_call(info)
+        return True
+
+    def _call_info(
+        self,
+        name: str,
+        values: dict[str, str],
+        channel: AmiMessage,
+        call_id: str,
+        arrived_default: float,
+    ) -> CallInfo:
+        """A caller's call as its channel variables describe it (queue defaults for what
+        is missing or unreadable)."""
         routing = self.center.routing
         queue_id = values.get("ACD_QUEUE") or routing.default_queue
         queue = self.center.queue_settings.get(queue_id) or routing.queue_for_number(None)
         try:
             requirements = parse_skills(values.get("ACD_SKILLS") or "") or queue.requirements()
             priority = int(values.get("ACD_PRIORITY") or queue.priority)
-            arrived = float(values.get("ACD_ARRIVED") or self.center.now())
+            arrived = float(values.get("ACD_ARRIVED") or arrived_default)
         except (ValueError, InvalidValue) as exc:
-            log.warning("waiting channel %s has bad routing variables (%s): defaults", name, exc)
+            log.warning("channel %s has bad routing variables (%s): defaults", name, exc)
             requirements, priority, arrived = (
                 queue.requirements(),
                 queue.priority,
-                self.center.now(),
+                arrived_default,
             )
-        info = CallInfo(
+        return CallInfo(
             call_id=call_id,
             channel=name,
             queue_id=queue.id,
@@ -399,13 +430,6 @@ class AmiTelephony:
             topic=values.get("ACD_TOPIC"),
             category=values.get("ACD_CATEGORY"),
         )
-        if self.on_restore is not None:
-            try:
-                self.on_restore(info, values)
-            except Exception:  # the caller is queued anyway, with the queue's defaults
-                log.exception("rebuilding the IVR state of %s failed", name)
-        self.center.queue_call(info)
-        return True
 
     async def _getvars(self, channel: str, names: Iterable[str]) -> dict[str, str]:
         values: dict[str, str] = {}

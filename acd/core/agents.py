@@ -34,6 +34,7 @@ class AgentAction(StrEnum):
     END_WRAP_UP = "end wrap-up"
     TAKE_BREAK = "take a break"
     READY = "become ready"
+    RESUME_CALL = "resume a call it was talking on"
 
 
 S = AgentState
@@ -45,6 +46,7 @@ TRANSITIONS: Mapping[tuple[AgentState, AgentAction], AgentState] = {
     (S.AVAILABLE, A.OFFER): S.RINGING,
     (S.AVAILABLE, A.TAKE_BREAK): S.BREAK,
     (S.AVAILABLE, A.LOGOUT): S.LOGGED_OUT,
+    (S.AVAILABLE, A.RESUME_CALL): S.ON_CALL,  # after a restart of the daemon
     (S.RINGING, A.ANSWER): S.ON_CALL,
     (S.RINGING, A.MISS): S.AVAILABLE,
     (S.RINGING, A.WITHDRAW_OFFER): S.AVAILABLE,

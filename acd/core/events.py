@@ -69,6 +69,22 @@ class CallArrived(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallResumed(Event):
+    """A call that was already connected to ``agent_id`` when the daemon (re)started: the
+    router takes it over as connected (the agent on call), so that its end is a normal
+    :class:`CallEnded` (talk time, wrap-up). The agent must be available."""
+
+    call_id: str
+    queue_id: str
+    requirements: tuple[SkillRequirement, ...]
+    agent_id: str
+    arrived_at: float
+    answered_at: float
+    language: str = "ru"
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CallAbandoned(Event):
     """The caller hung up before being connected (waiting or while an agent was rung)."""
 

@@ -56,6 +56,7 @@ from acd.core.events import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallResumed,
     CallWithdrawn,
     Event,
     OfferAnswered,
@@ -171,6 +172,7 @@ class Router:
             OfferAnswered: self._on_offer_answered,
             OfferRejected: self._on_offer_rejected,
             CallEnded: self._on_call_ended,
+            CallResumed: self._on_call_resumed,
         }
 
     # ------------------------------------------------------------------ configuration
@@ -420,7 +422,8 @@ class Router:
         else:
             self._index_agent(agent)
 
-    def _on_call_arrived(self, event: CallArrived) -> None:
+    def _new_call(self, event: CallArrived | CallResumed, arrived: float) -> Call:
+        """A call checked and numbered (not yet in :attr:`calls`)."""
         if event.call_id in self.calls:
             raise DuplicateId("call", event.call_id)
         queue = self.queues.get(event.queue_id)
@@ -433,13 +436,12 @@ class Router:
                 raise UnknownSkill(req.skill)
         if not isinstance(event.priority, int):
             raise InvalidValue(f"priority must be an integer, got {event.priority!r}")
-        arrived = event.at if event.arrived_at is None else event.arrived_at
         if not isinstance(arrived, int | float) or not math.isfinite(arrived) or arrived < 0:
             raise InvalidValue(f"arrival time must be a finite time >= 0, got {arrived!r}")
         if arrived > event.at:
             raise InvalidValue(f"call {event.call_id!r} cannot arrive after it is queued")
         self._seq += 1
-        call = Call(
+        return Call(
             call_id=event.call_id,
             queue_id=event.queue_id,
             requirements=tuple(event.requirements),
@@ -449,6 +451,11 @@ class Router:
             seq=self._seq,
             sort_key=(-event.priority, -queue.weight, arrived, self._seq),
         )
+
+    def _on_call_arrived(self, event: CallArrived) -> None:
+        arrived = event.at if event.arrived_at is None else event.arrived_at
+        call = self._new_call(event, arrived)
+        queue = self.queues[call.queue_id]
         self.calls[call.call_id] = call
         for index, step in enumerate(queue.relaxation, start=1):
             due = arrived + step.after_seconds
@@ -457,6 +464,26 @@ class Router:
             else:
                 self._push_timer(due, "relax", call.call_id, index)
         self._enqueue(call)
+
+    def _on_call_resumed(self, event: CallResumed) -> None:
+        """A call already talking (after a restart) taken over as connected."""
+        agent = self._agent(event.agent_id)
+        call = self._new_call(event, event.arrived_at)
+        answered = event.answered_at
+        if not isinstance(answered, int | float) or not event.arrived_at <= answered <= event.at:
+            raise InvalidValue(
+                f"call {event.call_id!r}: answer time must be between arrival and now, "
+                f"got {answered!r}"
+            )
+        agent.next_state(A.RESUME_CALL)
+        call.status = CallStatus.CONNECTED
+        call.agent_id = agent.agent_id
+        call.answered_at = float(answered)
+        self.calls[call.call_id] = call
+        agent.call_id = call.call_id
+        agent.work_started = float(answered)
+        agent.work_queue = call.queue_id
+        self._set_state(agent, S.ON_CALL, event.at)
 
     def _on_call_abandoned(self, event: CallAbandoned) -> None:
         self._leave_queue(event.call_id, event.at, CallOutcome.ABANDONED, "caller_abandoned")

@@ -442,3 +442,42 @@ def test_a_call_cannot_arrive_in_the_future() -> None:
     with pytest.raises(InvalidValue):
         d.send(CallArrived, "c1", "main", (SkillRequirement("sales"),), arrived_at=d.t + 5)
     assert d.router.calls == {}
+
+
+def test_a_call_talking_across_a_restart_is_resumed_and_ends_normally() -> None:
+    """After a restart the router takes over a call that is still talking: the agent is on
+    call (no offer), and the call's end counts its talk from the original answer, with
+    wrap-up as usual."""
+    import pytest
+
+    from acd.core.agents import AgentState
+    from acd.core.commands import AgentStateChanged, CallFinished
+    from acd.core.errors import IllegalTransition, InvalidValue
+    from acd.core.events import AgentBreak, CallEnded, CallResumed
+
+    d = Desk(wrap_up_seconds=30.0)
+    d.agent("anna", {"sales": 5})
+    d.agent("boris", {"sales": 9})
+    d.send(AgentBreak, "boris", "lunch")
+    reqs = (SkillRequirement("sales", 1),)
+    arrived, answered = d.t - 100, d.t - 40
+    commands = d.send(CallResumed, "talking", "main", reqs, "anna", arrived, answered, dt=1)
+    assert [(c.old, c.new) for c in of(commands, AgentStateChanged)] == [
+        (AgentState.AVAILABLE, AgentState.ON_CALL)
+    ]
+    assert not rung(commands)
+    assert d.router.agent("anna").call_id == "talking"
+    assert rung(d.call("next")) == []  # anna is busy: the next caller waits
+
+    with pytest.raises(IllegalTransition):  # boris is on a break, not talking for us
+        d.send(CallResumed, "other", "main", reqs, "boris", arrived, answered)
+    with pytest.raises(InvalidValue):
+        d.send(CallResumed, "later", "main", reqs, "anna", arrived, d.t + 5)
+    assert "other" not in d.router.calls and "later" not in d.router.calls
+
+    [finished] = of(d.send(CallEnded, "talking", dt=20), CallFinished)
+    assert (finished.outcome, finished.agent_id) == (CallOutcome.ANSWERED, "anna")
+    assert finished.wait_seconds == pytest.approx(60.0)
+    assert finished.talk_seconds == pytest.approx(d.t - answered)
+    assert d.state("anna") == "wrap_up"
+    assert d.router.talk_today("anna") == pytest.approx(d.t - answered)
