@@ -46,7 +46,8 @@ async def test_ami_cut_repeatedly_mid_call_leaves_no_agent_stuck(stack: Stack) -
         await stack.pbx.ami.start_listening()
         await eventually(lambda b=before: reconnects(stack) > b, timeout=10, what="reconnect")
         await eventually(lambda: router.agent("a2").state is AgentState.AVAILABLE, timeout=5)
-        assert not app.center.calls
+        # a2 may be free again by the ring timeout before the resync closes the call
+        await eventually(lambda: not app.center.calls, what="the abandoned call closed")
 
         # 2. Caller and agent talk; the link drops; the caller hangs up meanwhile.
         caller = await pbx.place_call(f"+7916200{round_number:04d}")
