@@ -125,6 +125,8 @@ class CallCenter:
         self.call_by_channel: dict[str, str] = {}  # caller channel name -> call ID
         self.agents_by_id = {a.id: a for a in routing.agents}
         self.agents_by_phone = {a.phone: a for a in routing.agents}
+        #: agent -> its own phone, while it is logged in at another (hot-desking, ``*70``)
+        self._home_phone: dict[str, str] = {}
         self.queue_settings = {q.id: q for q in routing.queues}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -197,8 +199,12 @@ class CallCenter:
                 f" ({command.reason})" if command.reason else "",
             )
             agent = self.router.agent(command.agent_id)
+            if command.new is AgentState.LOGGED_OUT:
+                self.unseat(command.agent_id)
             if self.presence is not None:
-                self.presence.record(command.agent_id, agent.state, agent.break_reason)
+                away = command.agent_id in self._home_phone  # at another desk's phone
+                phone = self.agents_by_id[command.agent_id].phone if away else None
+                self.presence.record(command.agent_id, agent.state, agent.break_reason, phone)
             on_a_call = command.new in (AgentState.RINGING, AgentState.ON_CALL)
             state = {
                 "agent_id": command.agent_id,
@@ -515,6 +521,55 @@ class CallCenter:
             return
         self.feed(PhoneStatusChanged(self.now(), agent.id, registered, busy))
 
+    def seat(self, agent_id: str, phone: str, *, dialled_from: bool = True) -> str | None:
+        """Hot-desking: ``agent_id``, logged out, logs in at ``phone``, another desk's; its
+        calls ring there until it logs out. Returns why not (the phone's own agent is logged
+        in, or this agent is), or None."""
+        settings = self.agents_by_id.get(agent_id)
+        state = self.router.agents.get(agent_id)
+        if settings is None or state is None:
+            return f"agent {agent_id} is not routed"
+        if settings.phone == phone:
+            return None
+        if state.state is not AgentState.LOGGED_OUT:
+            return f"agent {agent_id} is logged in at phone {settings.phone}: log out first"
+        holder = self.agents_by_phone.get(phone)
+        if holder is not None and holder.id != agent_id:
+            other = self.router.agents.get(holder.id)
+            if other is not None and other.state is not AgentState.LOGGED_OUT:
+                return f"phone {phone} is agent {holder.id}'s, who is logged in"
+        if self.agents_by_phone.get(settings.phone) is settings:
+            del self.agents_by_phone[settings.phone]
+        self._home_phone.setdefault(agent_id, settings.phone)
+        seated = settings.model_copy(update={"phone": phone})
+        self.agents_by_id[agent_id] = seated
+        self.agents_by_phone[phone] = seated
+        log.info("agent %s is at phone %s (its own: %s)", agent_id, phone, settings.phone)
+        if dialled_from:  # it is registered, and busy until the feature-code call ends (its
+            # device state then says so)
+            self.feed(PhoneStatusChanged(self.now(), agent_id, True, True))
+        return None
+
+    def unseat(self, agent_id: str) -> None:
+        """Back to its own phone (at log-out)."""
+        home = self._home_phone.pop(agent_id, None)
+        settings = self.agents_by_id.get(agent_id)
+        if home is None or settings is None:
+            return
+        desk = settings.phone
+        if self.agents_by_phone.get(desk) is settings:
+            del self.agents_by_phone[desk]
+            owner = next(
+                (a for a in self.agents_by_id.values() if a.phone == desk and a.id != agent_id),
+                None,
+            )
+            if owner is not None:  # the desk's phone is its own agent's again
+                self.agents_by_phone[desk] = owner
+        back = settings.model_copy(update={"phone": home})
+        self.agents_by_id[agent_id] = back
+        self.agents_by_phone.setdefault(home, back)
+        log.info("agent %s is back at its own phone %s", agent_id, home)
+
     def agent_command(self, agent_id: str, action: str, reason: str = "") -> list[Command]:
         """A presence change from a phone feature code or the API."""
         now = self.now()
@@ -547,6 +602,7 @@ class CallCenter:
         """Log agents back in as they were before a restart (or as configured): every routed
         agent, or those of ``only`` (agents loaded later, e.g. from the database)."""
         saved = self.presence.load() if self.presence is not None else {}
+        seats = self.presence.seats() if self.presence is not None else {}
         configured = {agent.id: agent for agent in self.routing.agents}
         for agent_id in list(self.agents_by_id if only is None else only):
             agent = self.router.agents.get(agent_id)
@@ -558,6 +614,12 @@ class CallCenter:
                 state = AgentState.AVAILABLE
             if state in (None, AgentState.LOGGED_OUT):
                 continue
+            if agent_id in seats:
+                refused = self.seat(agent_id, seats[agent_id], dialled_from=False)
+                if refused:
+                    log.warning(
+                        "agent %s not back at phone %s: %s", agent_id, seats[agent_id], refused
+                    )
             self.feed(AgentLoggedIn(self.now(), agent_id))
             if state is AgentState.BREAK:
                 self.feed(AgentBreak(self.now(), agent_id, reason or "break"))

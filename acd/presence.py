@@ -1,7 +1,8 @@
 """Agents' presence kept across restarts of the daemon.
 
 A restart must not log every agent out: each presence change is written to a small JSON
-file (atomically: write a temporary file, then rename), and read back on start.
+file (atomically: write a temporary file, then rename), and read back on start. An agent who
+logged in at another desk's phone (``*70``) has that phone recorded too (``phone``).
 """
 
 from __future__ import annotations
@@ -46,9 +47,22 @@ class PresenceStore:
             reason = entry.get("reason") if restorable is AgentState.BREAK else None
             result[agent_id] = (restorable, reason)
             self._data[agent_id] = {"state": restorable.value, "reason": reason}
+            phone = entry.get("phone")
+            if isinstance(phone, str) and phone and restorable is not AgentState.LOGGED_OUT:
+                self._data[agent_id]["phone"] = phone
         return result
 
-    def record(self, agent_id: str, state: AgentState, reason: str | None) -> None:
+    def seats(self) -> dict[str, str]:
+        """Agents logged in at a phone not their own (as :meth:`load` read them)."""
+        return {
+            agent_id: str(entry["phone"])
+            for agent_id, entry in self._data.items()
+            if entry.get("phone")
+        }
+
+    def record(
+        self, agent_id: str, state: AgentState, reason: str | None, phone: str | None = None
+    ) -> None:
         """Save an agent's state if what a restart would restore changes.
 
         Ringing, on a call and wrap-up all come back as available, so an agent going round
@@ -60,6 +74,8 @@ class PresenceStore:
             "state": restorable.value,
             "reason": reason if restorable is AgentState.BREAK else None,
         }
+        if phone is not None and restorable is not AgentState.LOGGED_OUT:
+            entry["phone"] = phone
         if self._data.get(agent_id) == entry:
             return
         self._data[agent_id] = entry

@@ -56,3 +56,22 @@ def test_a_file_that_cannot_be_written_is_logged_not_raised(
     store = PresenceStore(blocker / "presence.json")  # its parent is a file
     store.record("a1", AgentState.AVAILABLE, None)
     assert "cannot save agents' presence" in caplog.text
+
+
+def test_an_agent_at_another_desk_comes_back_at_that_phone(tmp_path: Path) -> None:
+    path = tmp_path / "presence.json"
+    store = PresenceStore(path)
+    store.record("a1", AgentState.AVAILABLE, None, phone="1003")  # hot-desking
+    store.record("a2", AgentState.BREAK, "lunch")
+    again = PresenceStore(path)
+    assert again.load()["a1"] == (AgentState.AVAILABLE, None)
+    assert again.seats() == {"a1": "1003"}
+    again.record("a1", AgentState.LOGGED_OUT, None, phone="1003")  # a logged-out agent sits nowhere
+    assert PresenceStore(path).load()["a1"] == (AgentState.LOGGED_OUT, None)
+    assert json.loads(path.read_text(encoding="utf-8"))["a1"] == {
+        "state": "logged_out",
+        "reason": None,
+    }
+    third = PresenceStore(path)
+    third.load()
+    assert third.seats() == {}

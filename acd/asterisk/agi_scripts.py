@@ -234,6 +234,11 @@ class AgiScripts:
             agent = await self._authenticate(session, agent)
             if agent is None:
                 return
+            refused = self.center.seat(agent.id, endpoint) if endpoint else None
+            if refused:  # hot-desking: the agent logs in at this phone, not its own
+                log.info("agent %s: login at %s refused: %s", agent.id, endpoint, refused)
+                await session.stream_file("acd/agent-not-allowed")
+                return
         elif agent is None:
             await session.stream_file("acd/agent-unknown-phone")
             return

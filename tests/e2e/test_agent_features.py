@@ -71,3 +71,52 @@ async def test_login_checks_the_pin(stack: Stack, pin: str) -> None:
     await call.wait_hangup()
     expected = AgentState.AVAILABLE if pin == "1234" else AgentState.LOGGED_OUT
     assert app.center.router.agent("a3").state is expected
+
+
+async def _login_at(stack: Stack, phone_id: str, agent_digits: str) -> list[str]:
+    call = await stack.pbx.phone(phone_id).dial("*70")
+    await call.wait_for_prompt("acd/enter-agent-id")
+    call.press_digits(f"{agent_digits}#")
+    await call.wait_for_prompt("acd/enter-pin")
+    call.press_digits("1234#")
+    await call.wait_hangup()
+    return call.prompts_heard
+
+
+async def test_hot_desking_calls_ring_where_the_agent_logged_in(stack: Stack) -> None:
+    """a1 logs in at a3's phone: calls ring there (also after a restart) until a1 logs out
+    from it; not while the phone's own agent is logged in."""
+    app = await stack.start_app(wrap_up_seconds=0.2)
+    for agent in ("a1", "a3"):
+        app.center.agent_command(agent, "logout")
+    app.center.agent_command("a2", "break", "lunch")
+
+    assert "acd/agent-login-ok" in await _login_at(stack, "1003", "a1")
+    assert app.center.agents_by_id["a1"].phone == "1003"
+    assert app.center.agents_by_phone["1003"].id == "a1"
+    await stack.stop_app()
+    app = await stack.start_app(wrap_up_seconds=0.2)  # the seat is in the presence file
+    router = app.center.router
+    assert app.center.agents_by_id["a1"].phone == "1003"
+    await eventually(lambda: router.agent("a1").offerable, what="a1 ready at 1003")
+    app.center.agent_command("a2", "break", "lunch")
+
+    caller = await stack.pbx.place_call("+79161234567")
+    desk = stack.pbx.phone("1003")
+    desk.answer(await desk.wait_ringing(timeout=5))
+    assert (await caller.wait_bridged(timeout=5)).startswith("PJSIP/1003-")
+    assert not stack.pbx.phone("1001").answered
+    caller.hangup()
+    await eventually(lambda: router.agent("a1").state is not AgentState.ON_CALL)
+
+    logout = await desk.dial("*71")  # from the desk's phone: it is a1's while a1 sits there
+    await logout.wait_hangup()
+    assert "acd/agent-logout-ok" in logout.prompts_heard
+    await eventually(lambda: router.agent("a1").state is AgentState.LOGGED_OUT)  # after wrap-up
+    assert app.center.agents_by_id["a1"].phone == "1001"
+    assert app.center.agents_by_phone["1003"].id == "a3"
+
+    app.center.agent_command("a3", "login")  # the desk's own agent is back
+    assert "acd/agent-not-allowed" in await _login_at(stack, "1003", "a1")
+    assert router.agent("a1").state is AgentState.LOGGED_OUT
+    assert app.center.agents_by_id["a1"].phone == "1001"
