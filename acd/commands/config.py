@@ -11,11 +11,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from acd.commands.common import EXIT_INVALID, EXIT_OK
 from acd.commands.common import usage as _usage
 from acd.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
-
-EXIT_OK = 0
-EXIT_INVALID = 2
 
 
 def register(subparsers: Any) -> None:

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from acd.config import ConfigError, load_settings, mask_database_url
 from acd.report_output import (
     Table,
@@ -52,10 +53,6 @@ from acd.storage.reports import (
     topic_counts,
 )
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
 REPORTS = ("calls", "topics", "detail", "agents", "queue-log")
 
 
@@ -63,7 +60,7 @@ class _PlainParser(argparse.ArgumentParser):
     """Bad arguments are one line (no usage block) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -213,7 +210,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _missing_report(args: argparse.Namespace) -> int:
     print(f"acd report: error: choose a report: {', '.join(REPORTS)}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return EXIT_INVALID
 
 
 # --------------------------------------------------------------------------- running
@@ -270,7 +267,7 @@ def _run(args: argparse.Namespace) -> int:
         result = asyncio.run(_with_engine(url, produce, args, period, generated_at))
     except (ReportError, UsageError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_INVALID
     except _DatabaseError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from acd.commands.common import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 from acd.commands.common import usage as _usage
 from acd.config import CONFIG_ENV_VAR, ConfigError, load_settings
 from acd.scenario.check import RoutingFacts, check_file
 from acd.scenario.load import LoadedScenario
 from acd.scenario.simulate import format_simulation, simulate
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _KEYS = re.compile(r"^[0-9*#]*$")
@@ -129,7 +126,7 @@ def _guarded(function: Callable[[argparse.Namespace], int]) -> Callable[[argpars
             return function(args)
         except UsageError as error:
             print(f"acd scenario: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return EXIT_INVALID
 
     return run
 
@@ -206,7 +203,7 @@ def _check(args: argparse.Namespace) -> int:
         noun = "problem" if total == 1 else "problems"
         files = "file" if bad_files == 1 else "files"
         print(f"{total} {noun} in {bad_files} {files}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -246,12 +243,12 @@ def _simulate(args: argparse.Namespace) -> int:
     facts = _facts(args)
     loaded = _check_one(args.file, facts)
     if loaded is None:
-        return EXIT_PROBLEMS
+        return EXIT_FAILED
     if loaded.problems or loaded.scenario is None:
         for problem in loaded.problems:
             print(problem, file=sys.stderr)
         print(f"{args.file}: fix these problems to simulate a call", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_FAILED
     scenario = loaded.scenario
     at = _parse_at(args.at, scenario.time_zone)
     dialled = args.number
