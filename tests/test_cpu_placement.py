@@ -234,6 +234,9 @@ async def test_the_writer_process_runs_on_its_cpus(
         assert writer._process is not None
         pid = writer._process.pid
         assert os.sched_getaffinity(pid) == {target}
+        # told on its command line, so it pins itself before loading its database libraries
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert command[-3:-1] == [b"--cpus", str(target).encode()]
         assert all(os.sched_getaffinity(tid) == {target} for tid in threads_of(pid))
         await store_calls(writer, 5)
         assert all(os.sched_getaffinity(tid) == {target} for tid in threads_of(pid))

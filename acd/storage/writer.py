@@ -56,6 +56,7 @@ from acd.storage.call_rows import (
 from acd.storage.db import make_engine
 from acd.storage.migrate import upgrade
 from acd.storage.spool import Chunk, Record, Spool
+from acd.storage.watermark import Watermark
 
 log = logging.getLogger(__name__)
 
@@ -80,37 +81,6 @@ class WriterStats:
     failures: int = 0
     write_seconds: float = 0.0  # time inside committed transactions
     last_error: str | None = None
-
-
-class Watermark:
-    """How many accepted events (in order) have reached a stage; wait for a number."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
-
-    def advance_to(self, value: int) -> None:
-        self.value = max(self.value, value)
-        keep = []
-        for target, waiter in self._waiters:
-            if target <= self.value:
-                if not waiter.done():
-                    waiter.set_result(None)
-            else:
-                keep.append((target, waiter))
-        self._waiters = keep
-
-    async def wait(self, target: int, timeout: float | None) -> bool:
-        if self.value >= target:
-            return True
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, waiter))
-        try:
-            async with asyncio.timeout(timeout):
-                await asyncio.shield(waiter)
-        except TimeoutError:
-            return False
-        return True
 
 
 class CallRecordWriter:

@@ -28,8 +28,9 @@ child waits for an old one still finishing, and the daemon spools only while no 
 The child ignores SIGINT and SIGTERM (it is in a session of its own, too): it stops when the
 pipe closes, so a Ctrl-C or a ``docker stop`` never cuts a write in half.
 
-CPU placement: given ``cpus`` (the ``cpus.writer`` setting), the child pins itself to those
-CPUs before it touches the database, so that it (and PostgreSQL, if placed alike) stays off
+CPU placement: given ``cpus`` (the ``cpus.writer`` setting, passed as ``--cpus`` on its
+command line), the child pins itself to those CPUs first thing, before it even loads its
+database libraries, so that it (and PostgreSQL, if placed alike) stays off
 the daemon's CPU (``cpus.daemon``). A child that cannot be pinned says so in a warning and
 writes anyway: placement is about latency, never about losing records.
 """
@@ -55,7 +56,7 @@ from typing import Any
 from acd import cpus as cpu_placement
 from acd.call_events import CallEvent
 from acd.storage.spool import Record, Spool
-from acd.storage.writer import Watermark as _Watermark
+from acd.storage.watermark import Watermark as _Watermark
 
 log = logging.getLogger(__name__)
 
@@ -285,10 +286,14 @@ class WriterProcess:
             self._unsent_from = self._unacked[0].first
         else:
             self._base, self._unsent_from = self._seq, None
+        # The CPUs go on the command line: the child pins itself before it imports anything
+        # heavy (its database libraries would load on the daemon's CPU otherwise).
+        cpus = ["--cpus", ",".join(map(str, self.cpus))] if self.cpus else []
         process = await asyncio.create_subprocess_exec(
             self.python,
             "-m",
             "acd.storage.writer_process",
+            *cpus,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             start_new_session=True,  # Ctrl-C on the daemon's terminal is not for the child
@@ -300,7 +305,6 @@ class WriterProcess:
             "options": self.writer_options,
             "stop_timeout": self.stop_timeout,
             "log_level": logging.getLogger("acd").getEffectiveLevel(),
-            "cpus": self.cpus,
         }
         payload = pickle.dumps(hello)
         process.stdin.write(_FRAME.pack(len(payload)) + payload)
@@ -415,7 +419,7 @@ def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
 # --------------------------------------------------------------------------- the child
 
 
-async def _child() -> int:
+async def _child(pinned: tuple[int, str] | None = None) -> int:
     from acd.storage.writer import CallRecordWriter
 
     loop = asyncio.get_running_loop()
@@ -428,8 +432,8 @@ async def _child() -> int:
         level=hello.get("log_level", logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s (writer process): %(message)s",
     )
-    if hello.get("cpus"):
-        _pin(hello["cpus"])  # before the database work, so the driver's threads inherit it
+    if pinned is not None:
+        log.log(*pinned)
     writer = CallRecordWriter(hello["url"], Path(hello["spool"]), **hello.get("options", {}))
     out = os.fdopen(1, "wb", buffering=0)
     parent_gone = False
@@ -464,8 +468,9 @@ async def _child() -> int:
     return 0
 
 
-def _pin(cpus: Sequence[int]) -> None:
-    """Run on ``cpus`` from now on; if that cannot be done, warn and run where we are."""
+def _pin(cpus: Sequence[int]) -> tuple[int, str]:
+    """Run on ``cpus`` from now on; if that cannot be done, run where we are. Returns the
+    log level and message to say so (logging is set up later, from the daemon's hello)."""
     wanted = cpu_placement.format_cpus(cpus)
     try:
         cpu_placement.set_affinity(0, cpus)
@@ -473,9 +478,8 @@ def _pin(cpus: Sequence[int]) -> None:
         where = "unknown CPUs"
         with contextlib.suppress(OSError):
             where = f"CPUs {cpu_placement.format_cpus(cpu_placement.get_affinity(0))}"
-        log.warning("cannot run on CPUs %s (%s); going on, on %s", wanted, exc, where)
-    else:
-        log.info("running on CPUs %s", wanted)
+        return logging.WARNING, f"cannot run on CPUs {wanted} ({exc}); going on, on {where}"
+    return logging.INFO, f"running on CPUs {wanted}"
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> bytes:
@@ -483,12 +487,20 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(size)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m acd.storage.writer_process [--cpus 1,2]``: the daemon starts it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    pinned = None
+    if len(args) == 2 and args[0] == "--cpus":  # first: the database libraries load here
+        try:
+            pinned = _pin(cpu_placement.parse_cpu_list(args[1]))
+        except ValueError as exc:
+            pinned = (logging.WARNING, f"--cpus {args[1]!r}: {exc}; running unpinned")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)  # when CPUs are short, routing goes first
-    return asyncio.run(_child())
+    return asyncio.run(_child(pinned))
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a process
