@@ -3,10 +3,12 @@ the simulated PBX, a recording played, a broken scenario's problems shown in pla
 
 from __future__ import annotations
 
+import csv
 import io
 import wave
+import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,14 @@ nodes:
 def base_url(api: Api) -> str:
     """The test server's address, as the browser reaches it."""
     return str(api.client.make_url("")).rstrip("/")
+
+
+async def log_in(page: Any, api: Api, username: str, next_path: str) -> None:
+    """Through the login page, which then goes on to ``next_path``."""
+    await page.goto(f"{base_url(api)}/ui/login?next={next_path}")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORDS[username])
+    await page.click("#login-submit")
 
 
 async def test_pages_are_served_with_their_assets(ui_api: Api) -> None:
@@ -224,10 +234,7 @@ async def test_broken_scenario_shows_its_problems_in_place(
 ) -> None:
     page = await browser.new_page()
     errors = console_errors(page)
-    await page.goto(f"{base_url(ui_api)}/ui/login?next=/ui/admin/scenarios")
-    await page.fill("#username", "admin")
-    await page.fill("#password", PASSWORDS["admin"])
-    await page.click("#login-submit")
+    await log_in(page, ui_api, "admin", "/ui/admin/scenarios")
     await page.wait_for_url("**/ui/admin/scenarios")
     await page.fill("#scenario-content", BROKEN)
     await page.click("#upload-submit")
@@ -247,14 +254,153 @@ async def test_wallboard_shows_agents_live(
     ui_api.center.agent_command("a2", "login")
     page = await browser.new_page()
     errors = console_errors(page)
-    await page.goto(f"{base_url(ui_api)}/ui/login?next=/ui/wallboard")
-    await page.fill("#username", "sup")
-    await page.fill("#password", PASSWORDS["sup"])
-    await page.click("#login-submit")
+    await log_in(page, ui_api, "sup", "/ui/wallboard")
     await page.wait_for_selector("#agents tr[data-agent='a2'][data-state='available']")
     await page.wait_for_selector("#queues tr[data-queue='hotline']")
     href = await page.get_attribute("#rep-calls", "href") or ""
     assert href.startswith("/api/reports/calls?from=") and "format=xlsx" in href
     ui_api.center.agent_command("a2", "break", "обед")
     await page.wait_for_selector("#agents tr[data-agent='a2'][data-state='break']")
+    assert errors == []
+
+
+async def _seed_calls(api: Api, count: int) -> None:
+    """``count`` answered calls on 2026-09-21 (Moscow), topics alternating."""
+    day = datetime(2026, 9, 21, 9, 0, tzinfo=UTC)  # 12:00 Moscow
+    async with api.sessions() as session, session.begin():
+        for n in range(count):
+            arrived = day + timedelta(minutes=n)
+            session.add(
+                Call(
+                    id=f"1790100000.{n}",
+                    arrived_at=arrived,
+                    queued_at=arrived,
+                    answered_at=arrived + timedelta(seconds=10),
+                    ended_at=arrived + timedelta(seconds=70),
+                    caller_number=f"+7916{n:07d}",
+                    queue_id="hotline",
+                    agent_id="a1",
+                    topic="подпись" if n % 3 else "пароль",
+                    outcome="answered",
+                    wait_seconds=10.0,
+                    talk_seconds=60.0,
+                )
+            )
+
+
+async def _download(page: Any, link: str, directory: Path) -> Path:
+    """Click ``link`` and keep the file the browser downloads."""
+    async with page.expect_download() as info:
+        await page.click(link)
+    download = await info.value
+    saved = directory / download.suggested_filename
+    await download.save_as(saved)
+    return saved
+
+
+async def test_reports_download_from_the_wallboard(
+    browser: Any, ui_api: Api, console_errors: Callable[[Any], list[str]], tmp_path: Path
+) -> None:
+    await _seed_calls(ui_api, 9)
+    page = await browser.new_page()
+    errors = console_errors(page)
+    await log_in(page, ui_api, "sup", "/ui/wallboard")
+    await page.wait_for_selector("#rep-calls[href]")
+    await page.fill("#rep-from", "2026-09-21")
+    await page.fill("#rep-to", "2026-09-21")
+    await page.select_option("#rep-format", "csv")
+    await page.dispatch_event("#rep-to", "change")
+
+    saved = await _download(page, "#rep-topics", tmp_path)
+    assert saved.suffix == ".csv"
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    counts = {row[0]: row[1] for row in rows[1:] if len(row) >= 2}
+    assert counts.get("подпись") == "6" and counts.get("пароль") == "3", rows
+
+    await page.select_option("#rep-format", "xlsx")
+    saved = await _download(page, "#rep-calls", tmp_path)
+    assert saved.suffix == ".xlsx"
+    with zipfile.ZipFile(saved) as book:  # a real workbook, with the day's nine calls
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        strings = (
+            book.read("xl/sharedStrings.xml").decode()
+            if ("xl/sharedStrings.xml" in book.namelist())
+            else ""
+        )
+    assert "<v>9</v>" in sheet
+    assert "Итого" in strings or "Итого" in sheet
+    assert errors == []
+
+
+async def test_qa_search_pages_through_the_calls(
+    browser: Any, ui_api: Api, console_errors: Callable[[Any], list[str]]
+) -> None:
+    await _seed_calls(ui_api, 60)
+    page = await browser.new_page()
+    errors = console_errors(page)
+    await log_in(page, ui_api, "qa", "/ui/qa")
+    await page.wait_for_url("**/ui/qa")
+    await page.fill("#q-from", "2026-09-21")
+    await page.fill("#q-to", "2026-09-21")
+    await page.click("#q-submit")
+    await page.wait_for_function(
+        "document.querySelectorAll('#results tr[data-call-id]').length == 50"
+    )
+    assert await page.text_content("#page") == "1"
+    assert await page.is_disabled("#prev") and await page.is_enabled("#next")
+    first_page = set(
+        await page.eval_on_selector_all(
+            "#results tr[data-call-id]", "rows => rows.map(r => r.dataset.callId)"
+        )
+    )
+    await page.click("#next")
+    await page.wait_for_selector("#page:has-text('2')")
+    await page.wait_for_function(
+        "document.querySelectorAll('#results tr[data-call-id]').length == 10"
+    )
+    second_page = set(
+        await page.eval_on_selector_all(
+            "#results tr[data-call-id]", "rows => rows.map(r => r.dataset.callId)"
+        )
+    )
+    assert not first_page & second_page and len(first_page | second_page) == 60
+    assert await page.is_disabled("#next")
+    await page.click("#prev")
+    await page.wait_for_selector("#page:has-text('1')")
+    await page.wait_for_function(
+        "document.querySelectorAll('#results tr[data-call-id]').length == 50"
+    )
+    assert errors == []
+
+
+async def test_scenario_versions_activate_and_roll_back_in_the_page(
+    browser: Any, ui_api: Api, console_errors: Callable[[Any], list[str]]
+) -> None:
+    good = BROKEN.replace("next: nowhere", "next: wait")
+    page = await browser.new_page()
+    errors = console_errors(page)
+    await log_in(page, ui_api, "admin", "/ui/admin/scenarios")
+    await page.wait_for_url("**/ui/admin/scenarios")
+
+    await page.fill("#scenario-content", good)
+    await page.check("#scenario-activate")
+    await page.click("#upload-submit")
+    await page.wait_for_selector("#upload-result.ok:has-text('активирована')")
+    await page.fill("#scenario-content", good.replace("support/hello", "support/hello-2"))
+    await page.uncheck("#scenario-activate")
+    await page.click("#upload-submit")
+    await page.wait_for_selector("#upload-result.ok:has-text('версия 2')")
+    await page.wait_for_selector("#scenarios tr[data-scenario='support']")
+    assert "1" in (
+        await page.text_content("#scenarios tr[data-scenario='support'] td:nth-child(2)") or ""
+    )
+
+    await page.click("#versions tr[data-version='2'] button.activate")  # version 2 goes live
+    await page.wait_for_selector("#history-result.ok:has-text('Версия 2 активна')")
+    await page.wait_for_selector("#versions tr[data-version='2']:has-text('(активна)')")
+    await page.click("#rollback")  # and back to version 1
+    await page.wait_for_selector("#history-result.ok:has-text('Откат на версию 1')")
+    await page.wait_for_selector("#versions tr[data-version='1']:has-text('(активна)')")
+    assert await page.locator("#activations tr").count() == 3  # activate, activate, rollback
+    assert "откат" in (await page.text_content("#activations") or "")
     assert errors == []
