@@ -404,3 +404,25 @@ async def test_scenario_versions_activate_and_roll_back_in_the_page(
     assert await page.locator("#activations tr").count() == 3  # activate, activate, rollback
     assert "откат" in (await page.text_content("#activations") or "")
     assert errors == []
+
+
+async def test_wallboard_shows_each_waiting_callers_estimate(
+    browser: Any, ui_api: Api, console_errors: Callable[[Any], list[str]]
+) -> None:
+    center = ui_api.center
+    center.agent_command("a1", "login")
+    ui_api.queue_call("1790200000.1")
+    ui_api.answer("1790200000.1", "a1")  # a1 talks; the next caller waits
+    page = await browser.new_page()
+    errors = console_errors(page)
+    await log_in(page, ui_api, "sup", "/ui/wallboard")
+    await page.wait_for_selector("#queues tr[data-queue='hotline']")
+    ui_api.queue_call("1790200000.2", caller="+79160000002")
+    row = page.locator("#queues tr[data-queue='hotline']")
+    await page.wait_for_selector("#queues tr[data-queue='hotline'] td.waiting:has-text('1')")
+    estimate = center.estimate("1790200000.2")
+    assert estimate is not None and estimate.position == 1
+    text = await row.locator("td").nth(5).text_content() or ""
+    assert text.startswith("№1: "), text
+    assert ("~" in text) == estimate.known
+    assert errors == []
