@@ -381,10 +381,21 @@ class IvrExecutor:
             await self._ensure_language(session, ivr, action.language)
             for name in action.files:
                 await session.stream_file(name)
+            self._event(
+                ivr.call_id, "prompt", node=ivr.prefix + action.node, prompts=list(action.files)
+            )
             return None
         if isinstance(action, Collect):
             await self._ensure_language(session, ivr, action.language)
-            return await self._collect(session, action)
+            keys = await self._collect(session, action)
+            self._event(
+                ivr.call_id,
+                "digits",
+                node=ivr.prefix + action.node,
+                keys=keys or "",
+                prompts=list(action.files),
+            )
+            return keys
         if isinstance(action, SetLanguage):
             await self._ensure_language(session, ivr, action.language)
             return None
@@ -736,6 +747,11 @@ class IvrExecutor:
             "topic": state.topic,
             "category": state.category,
             "out_of_hours": state.out_of_hours,
+            # what happened at each node: the keys pressed, the schedule's decision, ...
+            "steps": [
+                {"node": ivr.prefix + step.node, "type": step.type, "note": step.note}
+                for step in state.steps
+            ],
         }
         fields.update(data)
         self._event(ivr.call_id, "ivr", **fields)

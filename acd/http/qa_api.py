@@ -221,6 +221,11 @@ def explain(kind: str, data: dict[str, Any]) -> str | None:
         return f"finished: {data.get('outcome')}"
     if kind == "transfer_requested":
         return f"{data.get('agent_id')} asked to transfer to skill {data.get('skill')}"
+    if kind == "digits":
+        keys = data.get("keys") or "nothing"
+        return f"pressed {keys} at {data.get('node')}"
+    if kind == "prompt" and isinstance(data.get("prompts"), list):
+        return "played " + ", ".join(str(p) for p in data["prompts"])
     if kind == "wrap_up":
         return f"{data.get('agent_id')} in wrap-up"
     if kind == "wrap_up_ended":

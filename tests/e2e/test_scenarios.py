@@ -165,6 +165,19 @@ async def test_menu_invalid_key_and_timeouts_retry_then_go_after_retries(stack: 
     [done] = ivr_events(stack, call_id_of(caller))
     assert done["outcome"] == "hangup" and done["node"] == "end"
     assert done["path"] == ["welcome", "menu", "bye", "end"]
+    # The timeline has every prompt and every key pressed, where and when.
+    call_id = call_id_of(caller)
+    digits = stack.events(call_id, "digits")
+    assert [(e.data["node"], e.data["keys"]) for e in digits] == [
+        ("menu", "7"),
+        ("menu", ""),
+        ("menu", ""),
+    ]
+    assert digits[0].data["prompts"] == ["t/menu"]
+    played = [p for e in stack.events(call_id, "prompt") for p in e.data["prompts"]]
+    assert played == ["t/welcome", "t/invalid", "t/timeout", "t/bye"]
+    menu_step = next(step for step in done["steps"] if step["node"] == "menu")
+    assert menu_step["note"].startswith("keys: 7, timeout, timeout")
 
 
 async def test_goto_and_the_hash_key(stack: Stack) -> None:

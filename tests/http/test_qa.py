@@ -34,6 +34,12 @@ async def _calls(api: Api) -> None:
             [
                 CallEventRow(
                     call_id="1789000000.1",
+                    at=DAY - timedelta(seconds=2),
+                    kind="digits",
+                    data={"node": "menu", "keys": "2", "prompts": ["hotline/menu"]},
+                ),
+                CallEventRow(
+                    call_id="1789000000.1",
                     at=DAY,
                     kind="queued",
                     data={"queue": "hotline", "skills": "operator:1"},
@@ -138,6 +144,8 @@ async def test_call_detail_and_timeline_with_explanation(any_db_api: Api) -> Non
     response = await api.client.get("/api/calls/1789000000.1/timeline", headers=headers)
     assert response.status == 200
     events = (await response.json())["events"]
+    assert events[0]["summary"] == "pressed 2 at menu"
+    events = events[1:]
     assert [e["kind"] for e in events] == [
         "queued",
         "offered",
