@@ -127,6 +127,7 @@ class CallCenter:
         self.agents_by_phone = {a.phone: a for a in routing.agents}
         #: agent -> its own phone, while it is logged in at another (hot-desking, ``*70``)
         self._home_phone: dict[str, str] = {}
+        self._ring_started: dict[str, float] = {}  # call -> when the offer ringing now began
         self.queue_settings = {q.id: q for q in routing.queues}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -159,7 +160,13 @@ class CallCenter:
         elif isinstance(command, StopRinging):
             self._on_stop_ringing(command)
         elif isinstance(command, ConnectCall):
-            self._emit(command.call_id, command.at, "connected", agent_id=command.agent_id)
+            self._emit(
+                command.call_id,
+                command.at,
+                "connected",
+                agent_id=command.agent_id,
+                ring_seconds=self._ring_seconds(command.call_id, command.at),
+            )
         elif isinstance(command, CallRequeued):
             self._emit(
                 command.call_id,
@@ -169,6 +176,7 @@ class CallCenter:
                 reason=command.reason,
             )
         elif isinstance(command, CallFinished):
+            self._ring_started.pop(command.call_id, None)
             info = self.calls.pop(command.call_id, None)
             if info is not None and info.channel:
                 self.call_by_channel.pop(info.channel, None)
@@ -257,6 +265,7 @@ class CallCenter:
         info = self.calls.get(command.call_id)
         agent = self.agents_by_id.get(command.agent_id)
         explanation = command.explanation
+        self._ring_started[command.call_id] = command.at
         self._emit(
             command.call_id,
             command.at,
@@ -293,6 +302,11 @@ class CallCenter:
 
         self._spawn(ring(), f"ring {agent.id}")
 
+    def _ring_seconds(self, call_id: str, at: float) -> float | None:
+        """How long the offer that ends now rang (None if it is not known)."""
+        started = self._ring_started.pop(call_id, None)
+        return None if started is None else round(max(0.0, at - started), 3)
+
     def _on_stop_ringing(self, command: StopRinging) -> None:
         self._emit(
             command.call_id,
@@ -300,6 +314,7 @@ class CallCenter:
             "ring_ended",
             agent_id=command.agent_id,
             reason=command.reason,
+            ring_seconds=self._ring_seconds(command.call_id, command.at),
         )
         info = self.calls.get(command.call_id)
         agent = self.agents_by_id.get(command.agent_id)

@@ -212,11 +212,16 @@ def explain(kind: str, data: dict[str, Any]) -> str | None:
             )
         return text
     if kind == "ring_ended":
-        return f"{data.get('agent_id')} stopped ringing: {data.get('reason')}"
+        rang = data.get("ring_seconds")
+        after = f" after {rang} s" if rang is not None else ""
+        return f"{data.get('agent_id')} stopped ringing{after}: {data.get('reason')}"
     if kind == "requeued":
         return f"back in the queue ({data.get('reason')})"
     if kind == "connected":
-        return f"connected to {data.get('agent_id')}"
+        rang = data.get("ring_seconds")
+        return f"connected to {data.get('agent_id')}" + (
+            f" (answered after {rang} s of ringing)" if rang is not None else ""
+        )
     if kind == "finished":
         return f"finished: {data.get('outcome')}"
     if kind == "transfer_requested":

@@ -57,6 +57,14 @@ async def test_ring_no_answer_tries_the_next_agent_and_sets_the_misser_not_ready
     assert call_id is not None
     requeued = stack.events(call_id, "requeued")
     assert [e.data["agent_id"] for e in requeued] == ["a2"]
+    # Each offer's ring time is in the timeline: a2's rang out, a1's was answered.
+    [rang_out] = stack.events(call_id, "ring_ended")
+    assert rang_out.data["agent_id"] == "a2"
+    assert rang_out.data["ring_seconds"] == pytest.approx(0.4, abs=0.1)
+    await eventually(lambda: stack.events(call_id, "connected"))
+    [connected] = stack.events(call_id, "connected")
+    [_, second_offer] = stack.events(call_id, "offered")
+    assert connected.data["ring_seconds"] == pytest.approx(connected.at - second_offer.at, abs=1e-3)
 
 
 @pytest.mark.parametrize(("short_abandon", "outcome"), [(5.0, "short_abandon"), (0.0, "abandoned")])
