@@ -25,6 +25,9 @@ from acd.routing_config import AgentSettings
 
 log = logging.getLogger(__name__)
 
+#: OriginateResponse Reason 0: no channel could be made (an unregistered endpoint); the
+#: others are the far end's answer (1 hung up, 3 no answer, 5 busy, 8 congestion).
+UNREACHABLE = "0"
 #: The channel variables a caller's routing is read back from after a (re)connection.
 ROUTING_VARIABLES = (
     "ACD_CALL_ID",
@@ -262,7 +265,17 @@ class AmiTelephony:
         for leg_id, leg in list(self.legs.items()):
             if leg.agent_id == agent.id and leg.call_id == state.call_id and leg.channel is None:
                 self.legs.pop(leg_id, None)
-        log.info("originate to %s failed (reason %s)", endpoint, msg.get("Reason"))
+        reason = msg.get("Reason") or ""
+        if reason == UNREACHABLE:
+            # No channel could be made: the phone is not registered (its registration events
+            # were missed). Not the agent's miss: the phone counts as unreachable until
+            # Asterisk reports it again (ContactStatus, DeviceStateChange).
+            log.warning(
+                "phone %s of agent %s is unreachable (originate failed)", endpoint, agent.id
+            )
+            self.center.phone_status(endpoint, registered=False)
+            return
+        log.info("originate to %s failed (reason %s)", endpoint, reason)
         self.center.offer_failed(state.call_id, agent.id)
 
     def _on_contact_status(self, msg: AmiMessage) -> None:

@@ -154,3 +154,31 @@ async def test_the_recording_of_an_answered_call_is_indexed_by_its_call_id(stack
     assert row.call_id == call_id
     assert row.path == f"{call_id}.wav"
     assert row.size_bytes and row.sha256 and len(row.sha256) == 64
+
+
+async def test_a_phone_found_unreachable_by_the_offer_is_not_the_agents_miss(
+    stack: Stack,
+) -> None:
+    """The daemon believes a2's phone registered (its events were missed); the Originate
+    fails at once (Reason 0): a2's phone counts as unreachable, without a miss, and the
+    call goes to the next agent. When the phone registers again, a2 is offered calls."""
+    app = await stack.start_app(max_misses=1)
+    pbx = stack.pbx
+    router = app.center.router
+    pbx.phone("1002").unregister()
+    await eventually(lambda: not router.agent("a2").phone_registered)
+    app.center.phone_status("1002", registered=True)  # a stale belief
+    caller = await pbx.place_call("+79160000005")
+    pbx.phone("1001").answer(await pbx.phone("1001").wait_ringing(timeout=5))
+    await caller.wait_bridged()
+    a2 = router.agent("a2")
+    assert (a2.state, a2.consecutive_misses, a2.phone_registered) == (
+        AgentState.AVAILABLE,
+        0,
+        False,
+    )
+    call_id = caller.var("ACD_CALL_ID")
+    [ended] = stack.events(call_id, "ring_ended")
+    assert (ended.data["agent_id"], ended.data["reason"]) == ("a2", "phone_unregistered")
+    pbx.phone("1002").register()
+    await eventually(lambda: router.agent("a2").phone_registered)
