@@ -78,6 +78,9 @@ STAFFED_STATES = frozenset({S.AVAILABLE, S.RINGING, S.ON_CALL, S.WRAP_UP})
 # (skill, min level, the other requirements that must hold too)
 TierRequirement = tuple[str, int, tuple[SkillRequirement, ...]]
 AgentEntry = tuple[int, float, float, str, int]  # (-level, talk today, free since, id, token)
+#: From this many free candidates on, an explanation's best candidates are read off the
+#: agents' heap (a walk of about as many entries as listed) instead of ranking them all.
+WALK_FROM = 64
 CallEntry = tuple[tuple[int, int, float, int], str, int]  # (sort key, call id, generation)
 Needs = tuple[SkillRequirement, ...]  # a call's other requirements: () for most calls
 # (skill, language) -> min level -> other requirements -> heap of the waiting calls
@@ -915,8 +918,10 @@ class Router:
         below_level: list[Agent] = []  # below the call's own skill level in every tier
         n_wrong_language = n_below_level = 0
         unmet_other: list[tuple[Agent, SkillRequirement]] = []  # lacking another skill
+        ranked_heap: tuple[list[AgentEntry], tuple[int | None, ...]] | None = None
         if not others and all(skill == primary for skill, _, _ in tiers):
             tier_of = _tier_table(tuple(min_level for _, min_level, _ in tiers))
+            ranked_heap = (self._agent_heaps.get((primary, language), []), tier_of)
             speakers = 0
             for level, agents in enumerate(self._free_index.get(primary, {}).get(language, ())):
                 if not agents:
@@ -997,17 +1002,28 @@ class Router:
             call.call_id,
             chosen.agent_id,
             trigger,
-            self._top_candidates(call, chosen, buckets, at),
+            self._top_candidates(call, chosen, buckets, at, ranked_heap),
             tuple(excluded),
             sum(map(len, buckets.values())),
             {reason: counts[reason] for reason in ALL_REASONS if reason in counts},
         )
 
     def _top_candidates(
-        self, call: Call, chosen: Agent, buckets: dict[int, dict[str, GroupEntry]], at: float
+        self,
+        call: Call,
+        chosen: Agent,
+        buckets: dict[int, dict[str, GroupEntry]],
+        at: float,
+        ranked_heap: tuple[list[AgentEntry], tuple[int | None, ...]] | None = None,
     ) -> tuple[Candidate, ...]:
         """The chosen agent, then the best of the others: those who have not missed this call
-        bucket by bucket, then those who have; at most ``explain_candidates``."""
+        bucket by bucket, then those who have; at most ``explain_candidates``.
+
+        ``ranked_heap`` (a call needing one skill): the free agents' heap of that skill and
+        the call's language, already in candidate order (level, talk today, free since), and
+        which tier each level meets. The best others are then read off the heap, best first,
+        looking at about as many entries as are listed, instead of ranking every free agent
+        of the group."""
         limit = self.explain_candidates
         day = self.day.day_number(at)
         missed_by = call.missed_by
@@ -1029,7 +1045,17 @@ class Router:
                 entry = bucket.get(agent_id)
                 if entry is not None and agent_id != chosen_id:
                     missed.append(key(agent_id, entry[2], tier, level))
-        for rank in ranks:
+        if ranked_heap is not None and sum(map(len, buckets.values())) < WALK_FROM:
+            ranked_heap = None  # few free agents: ranking them all is cheaper than a walk
+        if ranked_heap is not None:
+            heap, tier_of = ranked_heap
+            need = limit - len(picked)
+            best = [
+                key(agent.agent_id, agent, tier, level)
+                for agent, tier, level in self._best_free(heap, tier_of, need, chosen_id, missed_by)
+            ]
+            picked += [(False, k) for k in sorted(best)]
+        for rank in ranks if ranked_heap is None else ():
             need = limit - len(picked)
             if need <= 0:
                 break
@@ -1046,6 +1072,46 @@ class Router:
             Candidate(agent_id, was_missed, tier, -level, talk, -idle)
             for was_missed, (tier, level, talk, idle, agent_id) in picked
         )
+
+    def _best_free(
+        self,
+        heap: list[AgentEntry],
+        tier_of: tuple[int | None, ...],
+        count: int,
+        chosen_id: str,
+        missed_by: set[str],
+    ) -> list[tuple[Agent, int, int]]:
+        """Up to ``count`` free agents of ``heap`` best first, as (agent, tier, level), without
+        ``chosen_id`` and ``missed_by``: a best-first walk of the heap's tree (a parent is never
+        worse than its children), so only the entries ahead of the last one taken are looked
+        at. Entries no longer valid are stepped over (their children may still be valid)."""
+        found: list[tuple[Agent, int, int]] = []
+        if count <= 0 or not heap:
+            return found
+        agents = self.agents
+        frontier: list[tuple[AgentEntry, int]] = [(heap[0], 0)]
+        size = len(heap)
+        while frontier and len(found) < count:
+            entry, index = heapq.heappop(frontier)
+            level = -entry[0]
+            tier = tier_of[level] if 0 <= level < len(tier_of) else None
+            if tier is None:
+                break  # below every tier's level: so is everything after it
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < size:
+                    heapq.heappush(frontier, (heap[child], child))
+            agent_id = entry[3]
+            agent = agents.get(agent_id)
+            if (
+                agent is None
+                or agent.state_seq != entry[4]
+                or not agent.offerable
+                or agent_id == chosen_id
+                or agent_id in missed_by
+            ):
+                continue
+            found.append((agent, tier, level))
+        return found
 
     # ------------------------------------------------------------------ lookups and checks
 

@@ -19,6 +19,7 @@ from acd.core.events import (
     CallAbandoned,
     CallEnded,
     OfferAnswered,
+    OfferRejected,
     PhoneStatusChanged,
     Tick,
 )
@@ -234,6 +235,18 @@ def test_changed_or_removed_agents_leave_their_old_skill_groups() -> None:
 @pytest.mark.parametrize("seed", range(12))
 def test_explanations_summarise_a_full_scan_of_the_group(seed: int) -> None:
     """Random agents in random states; every offer is checked against a scan of everyone."""
+    _check_against_a_full_scan(seed, agents=60, calls=150)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_large_groups_read_their_best_candidates_off_the_heap(seed: int) -> None:
+    """Hundreds of free agents (the explanation then reads its best candidates off the
+    agents' heap, past stale entries and agents who missed the call): the same summary as
+    a scan of everyone."""
+    _check_against_a_full_scan(seed, agents=240, calls=200, rejects=True)
+
+
+def _check_against_a_full_scan(seed: int, agents: int, calls: int, rejects: bool = False) -> None:
     rng = random.Random(seed)
     d = Desk(ring_timeout_seconds=600, wrap_up_seconds=600)
     d.router = Router(
@@ -259,12 +272,12 @@ def test_explanations_summarise_a_full_scan_of_the_group(seed: int) -> None:
 
     d.router._explain = explain  # type: ignore[method-assign]
     skills = ["sales", "support", "billing"]
-    for i in range(60):
+    for i in range(agents):
         own = rng.sample(skills, rng.randint(1, 3))
         langs = rng.sample(["ru", "kk"], rng.randint(1, 2))
         d.agent(f"a{i}", {s: rng.randint(1, 10) for s in own}, langs, login=rng.random() < 0.9)
-    for n in range(150):
-        agent_id = f"a{rng.randrange(60)}"
+    for n in range(calls):
+        agent_id = f"a{rng.randrange(agents)}"
         agent = d.router.agent(agent_id)
         roll = rng.random()
         if roll < 0.1 and agent.state.value != "logged_out":
@@ -282,7 +295,9 @@ def test_explanations_summarise_a_full_scan_of_the_group(seed: int) -> None:
                 language=rng.choice(["ru", "kk"]), extra=extra, dt=rng.uniform(0, 15),
             )  # fmt: skip
             for ring in of(out, RingAgent):
-                if rng.random() < 0.6:
+                if rejects and rng.random() < 0.3:  # missed: the call goes to the next one
+                    d.send(OfferRejected, ring.call_id, ring.agent_id)
+                elif rng.random() < 0.6:
                     d.send(OfferAnswered, ring.call_id, ring.agent_id)
                     if rng.random() < 0.5:
                         d.send(CallEnded, ring.call_id)
