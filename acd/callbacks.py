@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from acd.call_events import CallEvent
 from acd.callcenter import CallCenter, CallInfo
 from acd.config import CallbacksSettings, SmtpSettings
-from acd.core.calls import SkillRequirement
+from acd.core.calls import SkillRequirement, format_requirements
 from acd.storage.models import Callback, Voicemail
 
 __all__ = [
@@ -86,11 +86,6 @@ def parse_requirements(text: str) -> tuple[SkillRequirement, ...]:
         if skill:
             result.append(SkillRequirement(skill, int(level) if level.isdigit() else 1))
     return tuple(result)
-
-
-def format_requirements(requirements: Iterable[SkillRequirement]) -> str:
-    """Requirements -> ``"operator:3,billing:2"`` (what :func:`parse_requirements` reads)."""
-    return ",".join(f"{r.skill}:{r.min_level}" for r in requirements)
 
 
 def newest_message(directory: Path, mailbox: str) -> Path:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from acd.call_events import CallEvent, CallEventSink
 from acd.core.agents import AgentState
-from acd.core.calls import CallOutcome, CallStatus, SkillRequirement
+from acd.core.calls import CallOutcome, CallStatus, SkillRequirement, format_requirements
 from acd.core.commands import (
     AgentStateChanged,
     CallFinished,
@@ -342,7 +342,7 @@ class CallCenter:
             queue=info.queue_id,
             language=info.language,
             priority=info.priority,
-            skills=_skills_text(info.requirements),
+            skills=format_requirements(info.requirements),
             channel=info.channel or None,
             **_scenario_data(info),
             **({"callback_number": info.callback_number} if info.callback_number else {}),
@@ -492,7 +492,8 @@ class CallCenter:
                 raise RoutingError(f"unknown skill {requirement.skill!r}")
         now = self.now()
         info.outcome = "transferred"
-        info.finished_data = {**info.finished_data, "transfer_skills": _skills_text(requirements)}
+        skills = format_requirements(requirements)
+        info.finished_data = {**info.finished_data, "transfer_skills": skills}
         self.feed(CallEnded(now, call_id))
         again = replace(
             info,
@@ -513,7 +514,7 @@ class CallCenter:
             now,
             "transferred",
             agent_id=agent_id,
-            skills=_skills_text(requirements),
+            skills=skills,
             reason=reason,
         )
         self.queue_call(again)
@@ -693,11 +694,6 @@ class CallCenter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.presence is not None:
             self.presence.flush()
-
-
-def _skills_text(requirements: Collection[SkillRequirement]) -> str:
-    """``"operator:3,billing:2"``: requirements as events and channel variables carry them."""
-    return ",".join(f"{r.skill}:{r.min_level}" for r in requirements)
 
 
 def _scenario_data(info: CallInfo) -> dict[str, Any]:

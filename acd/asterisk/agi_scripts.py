@@ -30,6 +30,7 @@ from acd.asterisk.ivr import IvrExecutor
 from acd.call_events import CallEvent
 from acd.callcenter import CallCenter, CallInfo
 from acd.core.announce import Prompt, wait_announcement
+from acd.core.calls import format_requirements
 from acd.core.errors import RoutingError
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ def endpoint_of(channel: str) -> str | None:
     """``PJSIP/1001-00000007`` -> ``1001``."""
     match = _ENDPOINT.match(channel)
     return match.group("endpoint") if match else None
-
-
-def skills_to_text(info: CallInfo) -> str:
-    return ",".join(f"{r.skill}:{r.min_level}" for r in info.requirements)
 
 
 class AgiScripts:
@@ -123,7 +120,7 @@ class AgiScripts:
         )
         for name, value in (
             ("ACD_QUEUE", info.queue_id),
-            ("ACD_SKILLS", skills_to_text(info)),
+            ("ACD_SKILLS", format_requirements(info.requirements)),
             ("ACD_LANGUAGE", info.language),
             ("ACD_PRIORITY", str(info.priority)),
             ("ACD_NEXT", "queue"),

@@ -54,7 +54,7 @@ from acd.asterisk.fastagi import AgiHangup, AgiSession
 from acd.call_events import CallEvent
 from acd.callcenter import CallCenter, CallInfo
 from acd.core.agents import AgentState
-from acd.core.calls import CallStatus
+from acd.core.calls import CallStatus, format_requirements
 from acd.core.events import CallWithdrawn
 from acd.scenario.engine import (
     Action,
@@ -411,7 +411,7 @@ class IvrExecutor:
                 scenario_version=ivr.version.version,
                 node=action.node,
                 number=action.number,
-                skills=",".join(f"{r.skill}:{r.min_level}" for r in action.requirements),
+                skills=format_requirements(action.requirements),
                 topic=action.topic,
                 category=action.category,
                 language=action.language,
@@ -490,7 +490,7 @@ class IvrExecutor:
         ivr.queue, ivr.queue_priority = queue_id, action.priority
         for name, value in (
             ("ACD_QUEUE", queue_id),
-            ("ACD_SKILLS", ",".join(f"{r.skill}:{r.min_level}" for r in action.requirements)),
+            ("ACD_SKILLS", format_requirements(action.requirements)),
             ("ACD_LANGUAGE", action.language),
             ("ACD_PRIORITY", str(action.priority)),
             ("ACD_SCENARIO", ivr.version.name),

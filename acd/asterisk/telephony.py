@@ -19,7 +19,7 @@ from acd.asterisk.ami_codec import AmiMessage
 from acd.call_journal import OpenCall
 from acd.callcenter import CallCenter, CallInfo
 from acd.core.agents import AgentState
-from acd.core.calls import SkillRequirement
+from acd.core.calls import SkillRequirement, format_requirements
 from acd.core.errors import InvalidValue
 from acd.routing_config import AgentSettings
 
@@ -192,7 +192,7 @@ class AmiTelephony:
         leg. The caller's ``ACD_SKILLS`` are updated first, so a restart re-queues them for
         the new skills; exit keys no longer apply."""
         for name, value in (
-            ("ACD_SKILLS", ",".join(f"{r.skill}:{r.min_level}" for r in call.requirements)),
+            ("ACD_SKILLS", format_requirements(call.requirements)),
             ("ACD_EXIT_KEYS", ""),
         ):
             await self.ami.action(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -27,6 +28,12 @@ class SkillRequirement:
 
     def __post_init__(self) -> None:
         check_level(self.min_level, f"requirement {self.skill!r}")
+
+
+def format_requirements(requirements: Iterable[SkillRequirement]) -> str:
+    """``"operator:3,billing:2"``: how call events, channel variables (``ACD_SKILLS``) and
+    stored rows carry a call's requirements."""
+    return ",".join(f"{r.skill}:{r.min_level}" for r in requirements)
 
 
 @dataclass(slots=True)
