@@ -14,21 +14,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from acd.http.live import instant
 from acd.storage.models import ApiSession, User
 
 log = logging.getLogger(__name__)
 
 #: A session read back: (token digest, user id, user name, role, agent id, expiry).
 StoredSession = tuple[str, int, str, str, str | None, float]
-
-
-def _instant(at: float) -> datetime:
-    return datetime.fromtimestamp(at, UTC)
 
 
 class SessionStore:
@@ -61,9 +57,7 @@ class SessionStore:
         async def add() -> None:
             async with self.sessions() as session, session.begin():
                 session.add(
-                    ApiSession(
-                        token_digest=digest, user_id=user_id, expires_at=_instant(expires_at)
-                    )
+                    ApiSession(token_digest=digest, user_id=user_id, expires_at=instant(expires_at))
                 )
 
         self._queue.put_nowait(add)
@@ -82,7 +76,7 @@ class SessionStore:
     async def load(self, now: float) -> list[StoredSession]:
         """The sessions not yet expired of active users; the expired ones are deleted."""
         async with self.sessions() as session, session.begin():
-            await session.execute(delete(ApiSession).where(ApiSession.expires_at <= _instant(now)))
+            await session.execute(delete(ApiSession).where(ApiSession.expires_at <= instant(now)))
             rows = await session.execute(
                 select(
                     ApiSession.token_digest,
