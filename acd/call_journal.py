@@ -93,15 +93,8 @@ class CallJournal:
             self._follow(event)
 
     def _follow(self, event: CallEvent) -> None:
-        """Keep the open calls' restart events (the rules of :func:`open_calls`)."""
-        calls = self._open
-        assert calls is not None
-        if event.kind == "queued":
-            calls[event.call_id] = [event]
-        elif event.kind == "connected" and event.call_id in calls:
-            calls[event.call_id] = [calls[event.call_id][0], event]
-        elif event.kind in FINAL_KINDS:
-            calls.pop(event.call_id, None)
+        assert self._open is not None
+        follow(self._open, event)
 
     def _rotate(self) -> None:
         """The file becomes ``<name>.1``; a new one starts with the open calls' events."""
@@ -146,27 +139,47 @@ class CallJournal:
                 yield event
 
     def open_calls(self) -> dict[str, OpenCall]:
-        events = list(self.read())
-        self._seed(events)
-        return open_calls(events)
+        """The calls open in the journal (read from the file, which is kept in step)."""
+        self._seed(self.read())
+        assert self._open is not None
+        return _open_calls_of(self._open)
+
+
+def follow(calls: dict[str, list[CallEvent]], event: CallEvent) -> None:
+    """Keep, per call queued and not finished, the events a restart needs of it: its last
+    ``queued`` and, once answered, its ``connected``."""
+    if event.kind == "queued":
+        calls[event.call_id] = [event]
+    elif event.kind == "connected" and event.call_id in calls:
+        calls[event.call_id] = [calls[event.call_id][0], event]
+    elif event.kind in FINAL_KINDS:
+        calls.pop(event.call_id, None)
 
 
 def open_calls(events: Iterable[CallEvent]) -> dict[str, OpenCall]:
     """The calls that were queued and not finished, with what was last known of them."""
-    calls: dict[str, OpenCall] = {}
+    kept: dict[str, list[CallEvent]] = {}
     for event in events:
-        data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
-        if event.kind == "queued":
-            calls[event.call_id] = OpenCall(
-                event.call_id, data.get("channel"), "waiting", None, event.at, None
-            )
-        elif event.kind == "connected" and event.call_id in calls:
-            old = calls[event.call_id]
-            calls[event.call_id] = OpenCall(
-                old.call_id, old.channel, "connected", data.get("agent_id"), old.queued_at, event.at
-            )
-        elif event.kind in FINAL_KINDS:
-            calls.pop(event.call_id, None)
+        follow(kept, event)
+    return _open_calls_of(kept)
+
+
+def _open_calls_of(kept: dict[str, list[CallEvent]]) -> dict[str, OpenCall]:
+    calls: dict[str, OpenCall] = {}
+    for call_id, (queued, *connected) in kept.items():
+        data: dict[str, Any] = queued.data if isinstance(queued.data, dict) else {}
+        answer = connected[0] if connected else None
+        answered: dict[str, Any] = (
+            answer.data if answer is not None and isinstance(answer.data, dict) else {}
+        )
+        calls[call_id] = OpenCall(
+            call_id,
+            data.get("channel"),
+            "connected" if answer is not None else "waiting",
+            answered.get("agent_id"),
+            queued.at,
+            answer.at if answer is not None else None,
+        )
     return calls
 
 
