@@ -671,8 +671,8 @@ class Router:
             found: Agent | None = None
             while heap:
                 entry = heap[0]
-                agent = self.agents.get(entry[3])
-                if agent is None or agent.state_seq != entry[4] or not agent.offerable:
+                agent = self._free_agent(entry)
+                if agent is None:
                     heapq.heappop(heap)
                     continue
                 if -entry[0] < min_level:
@@ -1088,7 +1088,6 @@ class Router:
         found: list[tuple[Agent, int, int]] = []
         if count <= 0 or not heap:
             return found
-        agents = self.agents
         frontier: list[tuple[AgentEntry, int]] = [(heap[0], 0)]
         size = len(heap)
         while frontier and len(found) < count:
@@ -1100,18 +1099,19 @@ class Router:
             for child in (2 * index + 1, 2 * index + 2):
                 if child < size:
                     heapq.heappush(frontier, (heap[child], child))
-            agent_id = entry[3]
-            agent = agents.get(agent_id)
-            if (
-                agent is None
-                or agent.state_seq != entry[4]
-                or not agent.offerable
-                or agent_id == chosen_id
-                or agent_id in missed_by
-            ):
+            agent = self._free_agent(entry)
+            if agent is None or entry[3] == chosen_id or entry[3] in missed_by:
                 continue
             found.append((agent, tier, level))
         return found
+
+    def _free_agent(self, entry: AgentEntry) -> Agent | None:
+        """The agent of a free-agents heap entry, if the entry is still valid (the agent's
+        latest, and the agent can be offered a call)."""
+        agent = self.agents.get(entry[3])
+        if agent is None or agent.state_seq != entry[4] or not agent.offerable:
+            return None
+        return agent
 
     # ------------------------------------------------------------------ lookups and checks
 
