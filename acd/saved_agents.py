@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from acd.callcenter import CallCenter
 from acd.core.errors import RoutingError
-from acd.http.live import apply_agent
-from acd.storage.models import Agent, AgentSkill, Skill
+from acd.http.live import apply_agent, saved_agent_rows
+from acd.storage.models import Skill
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,13 @@ async def load_saved_agents(
     are routed now (an inactive agent, or one without a phone, is not)."""
     async with sessions() as session:
         skills = [row.id for row in (await session.execute(select(Skill))).scalars()]
-        agents = list((await session.execute(select(Agent).order_by(Agent.id))).scalars())
-        levels: dict[str, dict[str, int]] = {}
-        for link in (await session.execute(select(AgentSkill))).scalars():
-            levels.setdefault(link.agent_id, {})[link.skill_id] = link.level
+        agents = await saved_agent_rows(session)
     router = center.router
     for skill in skills:
         if skill not in router.skills:
             router.add_skill(skill)
     routed = []
-    for row in agents:
+    for row, levels in agents:
         try:
             note = apply_agent(
                 center,
@@ -52,7 +49,7 @@ async def load_saved_agents(
                 row.name or "",
                 row.phone,
                 [str(code) for code in row.languages or []],
-                levels.get(row.id, {}),
+                levels,
                 row.active,
             )
         except RoutingError as exc:  # a row the API would not have saved (edited by hand)

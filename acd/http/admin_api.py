@@ -189,17 +189,14 @@ async def _all_agents(state: ApiState) -> dict[str, AgentAdminView]:
             live_state=_live_state(state, agent.id),
         )
     async with state.sessions() as session:
-        rows = (await session.execute(select(Agent))).scalars().all()
-        levels: dict[str, dict[str, int]] = {}
-        for link in (await session.execute(select(AgentSkill))).scalars():
-            levels.setdefault(link.agent_id, {})[link.skill_id] = link.level
-    for row in rows:
+        saved = await live.saved_agent_rows(session)
+    for row, skills in saved:
         out[row.id] = AgentAdminView(
             id=row.id,
             name=row.name or "",
             phone=row.phone,
             languages=[str(x) for x in row.languages or []],
-            skills=levels.get(row.id, {}),
+            skills=skills,
             active=row.active,
             source="database",
             live_state=_live_state(state, row.id),

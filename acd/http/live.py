@@ -8,6 +8,9 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from acd.callcenter import CallCenter
 from acd.core.agents import AgentProfile, AgentState
 from acd.core.calls import CallStatus
@@ -24,6 +27,7 @@ from acd.http.models import (
     ServiceLevelView,
 )
 from acd.routing_config import AgentSettings
+from acd.storage.models import Agent, AgentSkill
 from acd.storage.reports import (
     DEFAULT_SHORT_ABANDON_SECONDS,
     DEFAULT_THRESHOLD_SECONDS,
@@ -169,6 +173,15 @@ async def service_level_today(
 
 def add_skill(center: CallCenter, skill: str) -> None:
     center.router.add_skill(skill)
+
+
+async def saved_agent_rows(session: AsyncSession) -> list[tuple[Agent, dict[str, int]]]:
+    """The agents saved in the database (``agents``), each with its skill levels."""
+    rows = (await session.execute(select(Agent).order_by(Agent.id))).scalars().all()
+    levels: dict[str, dict[str, int]] = {}
+    for link in (await session.execute(select(AgentSkill))).scalars():
+        levels.setdefault(link.agent_id, {})[link.skill_id] = link.level
+    return [(row, levels.get(row.id, {})) for row in rows]
 
 
 def apply_agent(
